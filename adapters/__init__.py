@@ -1,0 +1,1 @@
+"""Local formats in and out (county exports → standard messages; reference county client)."""

@@ -1,0 +1,1 @@
+"""The HTTP edge: app factory, dependencies, problem+json handlers, limits."""

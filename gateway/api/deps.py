@@ -1,0 +1,47 @@
+"""Dependencies of the endpoints, as Annotated aliases (RuntimeDep, PrincipalDep)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
+
+from gateway.errors import Forbidden, Unauthenticated
+from gateway.nodes.service import Principal, authenticate
+from gateway.runtime import Runtime
+
+
+def get_runtime(request: Request) -> Runtime:
+    runtime: Runtime = request.app.state.runtime
+    return runtime
+
+
+RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
+
+
+def _lookup(runtime: Runtime, token: str) -> Principal | None:
+    with runtime.session() as session:
+        return authenticate(session, token)
+
+
+async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
+    header = request.headers.get("authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthenticated("bearer token required / 需要令牌 (Authorization: Bearer …)")
+    principal = await run_in_threadpool(_lookup, runtime, token.strip())
+    if principal is None:
+        raise Unauthenticated("unknown or revoked token / 令牌无效或已注销")
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+def require_role(principal: Principal, *roles: str) -> None:
+    if principal.role not in roles:
+        raise Forbidden(
+            f"role {principal.role} may not do this / 当前角色无权执行此操作",
+            role=principal.role,
+        )

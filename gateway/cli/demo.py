@@ -1,0 +1,155 @@
+"""`gateway demo`: two demo jurisdictions and one notification walked to its feedback."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+from importlib import resources
+from typing import Annotated, Any
+
+import httpx
+import typer
+
+from gateway.nodes.service import add_node
+from gateway.server import BackgroundServer, Gateway, uvicorn_config
+from gateway.settings import Settings, get_settings
+
+RESIDENCE = ("441900", "东莞市（现居住地，演示）")
+ORIGIN = ("430582", "邵东市（户籍地，演示）")
+SUPERVISOR = ("430000", "湖南省（监管，演示）")
+HTTP_TIMEOUT = httpx.Timeout(10.0)
+
+DEMO_HELP = (
+    "演示：启动网关（内置默认），注册两个演示地区，把一份怀孕通报从提交、收取、签收走到反馈，"
+    "然后保持运行供浏览（--exit 则走完即退出）。\n\n"
+    "Demo: start the gateway on its embedded default, register two demo jurisdictions, walk a "
+    "pregnancy notification from submission to feedback, then keep serving (--exit: stop)."
+)
+
+
+def _example(name: str) -> dict[str, Any]:
+    text = (
+        resources.files("message_schemas")
+        .joinpath("examples", "v1", f"{name}.json")
+        .read_text(encoding="utf-8")
+    )
+    doc: dict[str, Any] = json.loads(text)
+    return doc
+
+
+def _say(step: str, zh: str, en: str, data: Any = None) -> None:
+    typer.secho(f"\n[{step}] {zh}", bold=True)
+    typer.echo(f"      {en}")
+    if data is not None:
+        typer.echo(json.dumps(data, ensure_ascii=False, indent=2))
+
+
+def _check(response: httpx.Response) -> Any:
+    if response.status_code >= 400:
+        typer.echo(response.text, err=True)
+        raise typer.Exit(1)
+    return response.json()
+
+
+def demo(
+    port: Annotated[int, typer.Option(help="端口（0 为任选）/ port, 0 picks a free one")] = 8000,
+    exit_after: Annotated[
+        bool, typer.Option("--exit", help="走完流程即退出 / stop after the walk-through")
+    ] = False,
+) -> None:
+    base = get_settings()
+    data_dir = base.data_dir / "demo"
+    shutil.rmtree(data_dir, ignore_errors=True)  # the demo's own directory, rebuilt each run
+    settings = Settings(**{**base.model_dump(), "data_dir": data_dir, "database_url": ""})
+    with Gateway(settings) as rt:
+        tokens: dict[str, str] = {}
+        with rt.session() as session:
+            for (code, name), role in (
+                (RESIDENCE, "node"),
+                (ORIGIN, "node"),
+                (SUPERVISOR, "supervisor"),
+            ):
+                _row, tokens[code] = add_node(
+                    session, code=code, name=name, role=role, endpoint=None, now=rt.time.now()
+                )
+            session.commit()
+        with BackgroundServer(uvicorn_config(rt, "127.0.0.1", port, log_level="warning")) as srv:
+            url = f"http://127.0.0.1:{srv.port}"
+            _walk(url, tokens)
+            _say(
+                "完成",
+                f"网关运行于 {url}（接口文档 {url}/docs）",
+                f"Gateway at {url}; API docs at {url}/docs",
+                {"tokens": tokens, "data_dir": str(data_dir)},
+            )
+            if exit_after:
+                return
+            typer.echo("\n按 Ctrl-C 停止。Press Ctrl-C to stop.")
+            try:
+                while srv.thread.is_alive():
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                pass
+
+
+def _walk(url: str, tokens: dict[str, str]) -> None:
+    def client(code: str) -> httpx.Client:
+        return httpx.Client(
+            base_url=url,
+            timeout=HTTP_TIMEOUT,
+            headers={"Authorization": f"Bearer {tokens[code]}"},
+        )
+
+    now = datetime.now(UTC)
+    notification = _example("notification.pregnancy")
+    notification["message_id"] = str(uuid.uuid4())
+    notification["created_at"] = now.isoformat()
+    event = (now - timedelta(days=1)).date()
+    notification["body"]["event_date"] = event.isoformat()
+    notification["body"]["details"]["expected_delivery_date"] = (
+        event + timedelta(days=200)
+    ).isoformat()
+    with client(RESIDENCE[0]) as residence, client(ORIGIN[0]) as origin:
+        accepted = _check(residence.post("/api/v1/messages", json=notification))
+        _say(
+            "1",
+            "现居住地（东莞）提交怀孕通报，网关按户籍地代码路由并计算办理期限",
+            "Residence submits a pregnancy notification; routed by hukou code, due date set",
+            accepted,
+        )
+        inbox = _check(origin.get("/api/v1/inbox"))
+        _say(
+            "2",
+            f"户籍地（邵东）收取收件箱：{len(inbox['messages'])} 份",
+            "Origin collects its inbox",
+            [{k: m[k] for k in ("message_id", "type", "due_at")} for m in inbox["messages"]],
+        )
+        mid = notification["message_id"]
+        _say(
+            "3",
+            "户籍地签收",
+            "Origin acknowledges receipt",
+            _check(origin.post(f"/api/v1/inbox/{mid}/ack")),
+        )
+        feedback = _example("feedback")
+        feedback.update(
+            message_id=str(uuid.uuid4()),
+            in_reply_to=mid,
+            created_at=datetime.now(UTC).isoformat(),
+        )
+        _say(
+            "4",
+            "户籍地核实后反馈：已核实并记录",
+            "Origin feeds back: confirmed",
+            _check(origin.post("/api/v1/messages", json=feedback)),
+        )
+        status = _check(residence.get(f"/api/v1/messages/{mid}"))
+        _say(
+            "5",
+            f"现居住地查看通报状态：{status['state_label']}，{status['response_label']}",
+            f"Residence sees the notification {status['state']}, {status['response']}",
+            status["timestamps"],
+        )

@@ -1,0 +1,31 @@
+"""`gateway` — 流动人口信息交换网关命令行 / exchange gateway command line."""
+
+from __future__ import annotations
+
+import typer
+
+from gateway.cli import calendar as calendar_cli
+from gateway.cli import demo as demo_cli
+from gateway.cli import divisions as divisions_cli
+from gateway.cli import messages as messages_cli
+from gateway.cli import nodes as nodes_cli
+from gateway.cli import serve as serve_cli
+
+app = typer.Typer(
+    name="gateway",
+    help="流动人口信息交换网关。Exchange gateway for floating-population records.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+app.command("serve", help=serve_cli.SERVE_HELP)(serve_cli.serve)
+app.command("demo", help=demo_cli.DEMO_HELP)(demo_cli.demo)
+app.command("validate", help=messages_cli.VALIDATE_HELP)(messages_cli.validate)
+app.add_typer(nodes_cli.app, name="node")
+app.add_typer(serve_cli.db_app, name="db")
+app.add_typer(messages_cli.schemas_app, name="schemas")
+app.add_typer(calendar_cli.app, name="calendar")
+app.add_typer(divisions_cli.app, name="divisions")
+
+if __name__ == "__main__":  # pragma: no cover
+    app()

@@ -1,0 +1,57 @@
+"""Engines for the embedded default (SQLite file, WAL) and for PostgreSQL, with timeouts."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+
+SQLITE_BUSY_TIMEOUT_MS = 10_000
+PG_CONNECT_TIMEOUT_S = 5
+PG_STATEMENT_TIMEOUT_MS = 30_000
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets readers run beside the one writer; NORMAL is durable across process crashes
+    # (only an OS crash can lose the last commits), which is what the embedded default needs.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=NORMAL")
+    cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+    cur.execute("PRAGMA foreign_keys=ON")
+    cur.close()
+
+
+def make_engine(url: str, *, echo: bool = False) -> Engine:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(
+            url,
+            echo=echo,
+            connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
+            pool_size=8,
+            max_overflow=8,
+            pool_timeout=30,
+        )
+        event.listen(engine, "connect", _sqlite_pragmas)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
+        # Keep libpq options given in the URL (e.g. a search_path) beside our timeout.
+        options = str(parsed.query.get("options", ""))
+        parsed = parsed.difference_update_query(["options"])
+        return create_engine(
+            parsed,
+            echo=echo,
+            pool_size=10,
+            max_overflow=10,
+            pool_timeout=30,
+            pool_pre_ping=True,
+            connect_args={
+                "connect_timeout": PG_CONNECT_TIMEOUT_S,
+                "options": f"{options} -c statement_timeout={PG_STATEMENT_TIMEOUT_MS}".strip(),
+            },
+        )
+    raise ValueError(f"unsupported database backend: {parsed.get_backend_name()}")

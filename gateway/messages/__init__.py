@@ -1,0 +1,1 @@
+"""Messages: ingest, lifecycle, inbox and the answer obligations they carry."""

@@ -1,0 +1,29 @@
+"""Re-counting deadlines once a year's official schedule is loaded (PROTOCOL.md §4)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from gateway.calendar.clock import WorkingDayClock
+from gateway.messages import repository
+from gateway.messages.service import window_of
+
+
+def recompute_provisional(session: Session, clock: WorkingDayClock, now: datetime) -> int:
+    """Give every open obligation counted on a provisional calendar its deadline under the
+    clock now in force; an obligation whose new deadline has not passed is awaiting again."""
+    updates = []
+    for item in repository.provisional_open(session):
+        deadline = clock.due_at(item.available_at, window_of(item.type, item.kind))
+        updates.append(
+            {
+                "b_id": item.message_id,
+                "due_at": deadline.due_at,
+                "due_provisional": deadline.provisional,
+                "response": "overdue" if now > deadline.due_at else "awaiting",
+            }
+        )
+    repository.set_deadlines(session, updates)
+    return len(updates)

@@ -1,0 +1,199 @@
+"""HTTP endpoints for messages and the inbox (PROTOCOL.md §6)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import orjson
+from fastapi import APIRouter, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from fastapi.responses import JSONResponse, Response
+
+from gateway.api.deps import PrincipalDep, RuntimeDep, require_role
+from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound, PayloadTooLarge
+from gateway.messages import repository
+from gateway.messages.service import Ingestor, ItemResult, local_day
+from gateway.messages.views import iso, lifecycle_view
+from gateway.nodes.service import Principal
+from gateway.runtime import Runtime
+from message_schemas.errors import FieldError
+
+router = APIRouter(prefix="/api/v1", tags=["messages"])
+
+
+def _ingest(runtime: Runtime, principal: Principal, items: list[bytes]) -> list[ItemResult]:
+    with runtime.writing() as session:
+        ingestor = Ingestor(
+            session, principal, runtime.routing(session), runtime.clock, runtime.time.now()
+        )
+        results = ingestor.submit(items)
+        session.commit()
+        return results
+
+
+@router.post(
+    "/messages",
+    status_code=202,
+    summary="提交一份报文 / Submit one message",
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Message"}}},
+        }
+    },
+)
+async def submit_one(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+    require_role(principal, "node")
+    body = await request.body()
+    [result] = await run_in_threadpool(_ingest, runtime, principal, [body])
+    if result.error is not None:
+        raise result.error
+    assert result.accepted is not None
+    return JSONResponse(result.accepted.as_dict(), status_code=202)
+
+
+def _batch_items(body: bytes, limit: int) -> list[bytes]:
+    try:
+        doc = orjson.loads(body)
+    except orjson.JSONDecodeError:
+        raise InvalidInput(
+            "malformed JSON / JSON 格式错误",
+            errors=[FieldError("$", "json_invalid", "malformed JSON / JSON 格式错误")],
+        ) from None
+    items = doc.get("messages") if isinstance(doc, dict) else None
+    if not isinstance(items, list):
+        raise InvalidInput(
+            'a batch is {"messages": [...]} / 批量提交格式为 {"messages": [...]}',
+            errors=[FieldError("messages", "list_type", "must be a list of messages")],
+        )
+    if len(items) > limit:
+        raise PayloadTooLarge(
+            f"at most {limit} messages per batch / 每批最多 {limit} 份",
+            errors=[FieldError("messages", "batch_too_large", f"{len(items)} > {limit}")],
+        )
+    # Each item is validated exactly as a single submission would be (from JSON bytes).
+    return [orjson.dumps(item) for item in items]
+
+
+def _item_json(result: ItemResult) -> dict[str, Any]:
+    out: dict[str, Any] = {"index": result.index, "message_id": result.message_id}
+    if result.accepted is not None:
+        out.update(result.accepted.as_dict())
+        out["status"] = 202
+        return out
+    error: GatewayError | None = result.error
+    assert error is not None
+    out["status"] = error.status
+    out["problem"] = error.problem()
+    out["problem"]["errors"] = [
+        {**e.as_dict(), "field": f"messages.{result.index}.{e.field}".removesuffix(".$")}
+        for e in error.errors
+    ]
+    return out
+
+
+@router.post(
+    "/messages/batch",
+    summary="批量提交（≤1000份，逐份结果）/ Submit up to 1,000 messages, per-item results",
+)
+async def submit_batch(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
+    require_role(principal, "node")
+    items = _batch_items(await request.body(), runtime.settings.max_batch_items)
+    results = await run_in_threadpool(_ingest, runtime, principal, items)
+    accepted = sum(1 for r in results if r.accepted is not None)
+    body = {
+        "accepted": accepted,
+        "rejected": len(results) - accepted,
+        "results": [_item_json(r) for r in results],
+    }
+    return Response(orjson.dumps(body), media_type="application/json")
+
+
+def _may_read(
+    principal: Principal, sender: str, sender_node: str, node: str | None, recipient: str | None
+) -> bool:
+    """Admins read all; supervisors what was sent from or to codes under theirs; a node what
+    it sent or what was routed to it."""
+    if principal.role == "admin":
+        return True
+    if principal.role == "supervisor":
+        return principal.covers(sender) or principal.covers(recipient)
+    return principal.code in (sender_node, node)
+
+
+def _status(runtime: Runtime, principal: Principal, message_id: str) -> dict[str, Any]:
+    with runtime.session() as session:
+        row = repository.get_message(session, message_id)
+        if row is None:
+            raise NotFound("no such message / 无此报文", message_id=message_id)
+        if not _may_read(principal, row.sender, row.sender_node, row.node_code, row.recipient):
+            raise Forbidden("not your message / 无权查看该报文", message_id=message_id)
+        return lifecycle_view(row, runtime.time.now())
+
+
+@router.get("/messages/{message_id}", summary="报文状态与全过程 / Message lifecycle")
+async def message_status(
+    message_id: str, runtime: RuntimeDep, principal: PrincipalDep
+) -> dict[str, Any]:
+    return await run_in_threadpool(_status, runtime, principal, message_id)
+
+
+def _inbox(runtime: Runtime, principal: Principal, after: int, limit: int) -> bytes:
+    now = runtime.time.now()
+    with runtime.writing() as session:
+        items = repository.inbox(session, principal.code, after, limit)
+        repository.mark_pulled(session, [i.message_id for i in items], now)
+        repository.record_access(session, principal.code, local_day(now), now)
+        session.commit()
+    # The stored envelopes are already canonical JSON: splice them in, do not re-encode.
+    parts = [
+        b'{"seq":%d,"message_id":"%s","type":"%s","available_at":%s,"due_at":%s,'
+        b'"due_provisional":%s,"envelope":%s}'
+        % (
+            item.seq,
+            item.message_id.encode(),
+            item.type.encode(),
+            orjson.dumps(iso(item.available_at)),
+            orjson.dumps(iso(item.due_at)),
+            b"true" if item.due_provisional else b"false",
+            item.envelope.encode(),
+        )
+        for item in items
+    ]
+    next_after = items[-1].seq if items else after
+    return b'{"messages":[%s],"next_after":%d}' % (b",".join(parts), next_after)
+
+
+@router.get("/inbox", summary="收件箱（未签收，先到先取）/ Inbox, oldest first")
+async def inbox(
+    runtime: RuntimeDep,
+    principal: PrincipalDep,
+    after: Annotated[int, Query(ge=0, description="游标 / cursor (next_after)")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> Response:
+    require_role(principal, "node")
+    body = await run_in_threadpool(_inbox, runtime, principal, after, limit)
+    return Response(body, media_type="application/json")
+
+
+def _ack(runtime: Runtime, principal: Principal, message_id: str) -> dict[str, Any]:
+    now = runtime.time.now()
+    with runtime.writing() as session:
+        stored = repository.acknowledge(session, principal.code, message_id, now)
+        if stored is None:
+            raise NotFound("not in your inbox / 收件箱中无此报文", message_id=message_id)
+        if stored.type in ("feedback", "query_reply", "assist_reply"):
+            request_id = repository.reply_target(session, message_id)
+            if request_id is not None:
+                repository.close_answered(session, request_id, now)
+        session.commit()
+        return {
+            "message_id": message_id,
+            "acknowledged_at": iso(repository.acknowledged_at(session, message_id)),
+        }
+
+
+@router.post("/inbox/{message_id}/ack", summary="签收（幂等）/ Acknowledge (idempotent)")
+async def ack(message_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
+    require_role(principal, "node")
+    return await run_in_threadpool(_ack, runtime, principal, message_id)

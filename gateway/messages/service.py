@@ -1,0 +1,441 @@
+"""Ingest: validate → authorise → idempotency → route → obligation → store, for one message
+or a batch, in one transaction the caller commits.
+
+A batch is decided item by item in order (a later item sees an earlier one: a duplicate id in
+the same batch is answered like a repeat submission), then written with a few bulk statements.
+Nothing here commits; the HTTP edge commits once per request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+from sqlalchemy.orm import Session
+
+from gateway.calendar.clock import Deadline, WorkingDayClock
+from gateway.calendar.windows import Window, window_for
+from gateway.divisions.address import parse_address
+from gateway.errors import Conflict, Forbidden, GatewayError, InvalidInput, MessageInvalid
+from gateway.messages import lifecycle, repository
+from gateway.messages.repository import Stored
+from gateway.nodes.service import Principal
+from gateway.routing.table import UNMATCHED_ADDRESS, Route, RoutingTable
+from message_schemas.errors import FieldError, InvalidMessage
+from message_schemas.v1.envelope import AnyMessage, Feedback, Notification
+from message_schemas.validate import validate_message
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+# An address must name its county at least this surely to route by it (docs/divisions.md).
+ADDRESS_CONFIDENCE_MIN = 0.8
+UNPARSED_ADDRESS = ""  # recipient marker: no code, and the address named no county clearly
+# Forwarded copies of a notification get a deterministic id: forwarding twice is impossible.
+FORWARD_NAMESPACE = uuid.UUID("3d0f6a4e-1c55-5b8e-9a3e-6f1f2b8c4d21")
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    message_id: str
+    state: str
+    recipient: str | None
+    due_at: datetime | None
+    due_provisional: bool
+    duplicate: bool = False
+    unmatched_reason: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "message_id": self.message_id,
+            "state": self.state,
+            "recipient": self.recipient,
+            "due_at": self.due_at.astimezone(SHANGHAI).isoformat() if self.due_at else None,
+            "due_provisional": self.due_provisional,
+            "duplicate": self.duplicate,
+            "unmatched_reason": self.unmatched_reason,
+        }
+
+
+@dataclass(slots=True)
+class ItemResult:
+    index: int
+    message_id: str | None
+    accepted: Accepted | None = None
+    error: GatewayError | None = None
+
+
+@dataclass(slots=True)
+class _Batch:
+    """What the batch has decided so far (ids, answered originals, rows to write)."""
+
+    stored: dict[str, Stored]
+    new_ids: dict[str, tuple[str, Accepted]] = field(default_factory=dict)  # id → (hash, answer)
+    answered: set[str] = field(default_factory=set)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    answers: list[dict[str, Any]] = field(default_factory=list)
+
+
+class Ingestor:
+    """Decides and records submissions for one request (one transaction)."""
+
+    def __init__(
+        self,
+        session: Session,
+        principal: Principal,
+        routing: RoutingTable,
+        clock: WorkingDayClock,
+        now: datetime,
+    ) -> None:
+        self.session = session
+        self.principal = principal
+        self.routing = routing
+        self.clock = clock
+        self.now = now
+        # Every item of a request shares `now`: one deadline per window, one submission
+        # deadline per event date, computed once.
+        self._deadlines: dict[tuple[str, str | None], Deadline] = {}
+        self._submission: dict[date, bool] = {}
+
+    def _deadline(self, message_type: str, kind: str | None) -> Deadline:
+        key = (message_type, kind)
+        deadline = self._deadlines.get(key)
+        if deadline is None:
+            deadline = self.clock.due_at(self.now, window_of(message_type, kind))
+            self._deadlines[key] = deadline
+        return deadline
+
+    def _submitted_on_time(self, event_date: date) -> bool:
+        on_time = self._submission.get(event_date)
+        if on_time is None:
+            window = window_for("notification_submission")
+            on_time = self.clock.due_after(event_date, window).met_by(self.now)
+            self._submission[event_date] = on_time
+        return on_time
+
+    # -- entry points -------------------------------------------------------------------
+    def submit(self, items: Sequence[bytes | dict[str, Any]]) -> list[ItemResult]:
+        parsed: list[tuple[int, AnyMessage | None, GatewayError | None]] = []
+        for index, raw in enumerate(items):
+            try:
+                valid = validate_message(raw)
+            except InvalidMessage as exc:
+                parsed.append(
+                    (index, None, MessageInvalid("message invalid / 报文不合格", errors=exc.errors))
+                )
+                continue
+            parsed.append((index, valid, self._authorise_sender(valid)))
+        wanted = set()
+        for _, candidate, _err in parsed:
+            if candidate is not None:
+                wanted.add(str(candidate.message_id))
+                if candidate.in_reply_to is not None:
+                    wanted.add(str(candidate.in_reply_to))
+        batch = _Batch(stored=repository.find_stored(self.session, wanted))
+        results = []
+        for index, msg, error in parsed:
+            mid = str(msg.message_id) if msg is not None else _raw_id(items[index])
+            if msg is None or error is not None:
+                results.append(ItemResult(index, mid, error=error))
+                continue
+            try:
+                results.append(ItemResult(index, mid, accepted=self._decide(msg, batch)))
+            except GatewayError as exc:
+                results.append(ItemResult(index, mid, error=exc))
+        repository.insert_messages(self.session, batch.rows)
+        repository.record_answers(self.session, batch.answers)
+        return results
+
+    # -- decisions ----------------------------------------------------------------------
+    def _authorise_sender(self, msg: AnyMessage) -> GatewayError | None:
+        if self.principal.role != "node":
+            return Forbidden(
+                "only nodes submit messages / 仅业务节点可提交报文",
+                errors=[FieldError("sender", "role_cannot_submit", "role may not submit")],
+            )
+        if not self.principal.covers(msg.sender):
+            return Forbidden(
+                f"node {self.principal.code} may not send as {msg.sender} / 不得以其他地区名义发送",
+                errors=[
+                    FieldError("sender", "sender_not_yours", "not your code or a code under it")
+                ],
+            )
+        return None
+
+    def _decide(self, msg: AnyMessage, batch: _Batch) -> Accepted:
+        mid = str(msg.message_id)
+        envelope = msg.model_dump_json(exclude_none=True).encode()
+        digest = hashlib.sha256(envelope).hexdigest()
+        repeat = self._repeat(mid, digest, batch)
+        if repeat is not None:
+            return repeat
+        if lifecycle.answers(msg.type) is not None:
+            return self._reply(msg, envelope, digest, batch)
+        return self._request(msg, envelope, digest, batch)
+
+    def _repeat(self, mid: str, digest: str, batch: _Batch) -> Accepted | None:
+        earlier = batch.new_ids.get(mid)
+        if earlier is not None:
+            known_hash, answer = earlier
+        elif mid in batch.stored:
+            s = batch.stored[mid]
+            known_hash = s.content_hash
+            answer = Accepted(mid, s.accepted_state, s.recipient, s.due_at, s.due_provisional)
+        else:
+            return None
+        if known_hash != digest:
+            raise Conflict(
+                "message_id already used for other content / 报文编号已用于不同内容",
+                errors=[
+                    FieldError(
+                        "message_id",
+                        "idempotency_conflict",
+                        "same message_id, different content; choose a new id / 请使用新的报文编号",
+                    )
+                ],
+                message_id=mid,
+            )
+        return Accepted(
+            answer.message_id,
+            answer.state,
+            answer.recipient,
+            answer.due_at,
+            answer.due_provisional,
+            duplicate=True,
+            unmatched_reason=answer.unmatched_reason,
+        )
+
+    def _request(self, msg: AnyMessage, envelope: bytes, digest: str, batch: _Batch) -> Accepted:
+        assert msg.subject is not None  # the models require it for requests
+        recipient = msg.recipient or msg.subject.hukou_code
+        if recipient is None and msg.subject.hukou_address:
+            # No code at all: the household address decides, when it names a county clearly
+            # enough; otherwise the message waits in the unmatched queue for a person.
+            match = parse_address(msg.subject.hukou_address)
+            if match.code is not None and match.confidence >= ADDRESS_CONFIDENCE_MIN:
+                recipient = match.code
+            else:
+                recipient = UNPARSED_ADDRESS
+        if recipient is None:
+            raise MessageInvalid(
+                "recipient unknown / 无法确定接收地",
+                errors=[
+                    FieldError(
+                        "recipient",
+                        "recipient_underivable",
+                        "give recipient, subject.hukou_code or subject.hukou_address "
+                        "/ 请填写接收地、户籍地区划代码或户籍地址",
+                    )
+                ],
+            )
+        kind = _kind(msg)
+        event_date = msg.body.event_date if isinstance(msg, Notification) else None
+        on_time = self._submitted_on_time(event_date) if event_date is not None else None
+        row, accepted = self._routed_row(
+            message_id=str(msg.message_id),
+            message_type=msg.type,
+            kind=kind,
+            sender=msg.sender,
+            recipient=recipient,
+            envelope=envelope,
+            digest=digest,
+            window_key=(msg.type, kind),
+        )
+        row["event_date"] = event_date
+        row["submitted_on_time"] = on_time
+        batch.rows.append(row)
+        batch.new_ids[accepted.message_id] = (digest, accepted)
+        return accepted
+
+    def _routed_row(
+        self,
+        *,
+        message_id: str,
+        message_type: str,
+        kind: str | None,
+        sender: str,
+        recipient: str,
+        envelope: bytes,
+        digest: str,
+        window_key: tuple[str, str | None] | None,
+        in_reply_to: str | None = None,
+        forwarded_from: str | None = None,
+    ) -> tuple[dict[str, Any], Accepted]:
+        route: Route = (
+            Route(None, recipient, UNMATCHED_ADDRESS)
+            if recipient == UNPARSED_ADDRESS
+            else self.routing.route(recipient)
+        )
+        routed = route.node_code is not None
+        deadline: Deadline | None = None
+        if routed and window_key is not None:
+            deadline = self._deadline(*window_key)
+        state = "routed" if routed else "unmatched"
+        row = {
+            "message_id": message_id,
+            "type": message_type,
+            "kind": kind,
+            "sender": sender,
+            "sender_node": self.principal.code,
+            "recipient": recipient or None,
+            "node_code": route.node_code,
+            "in_reply_to": in_reply_to,
+            "forwarded_from": forwarded_from,
+            "content_hash": digest,
+            "envelope": envelope.decode(),
+            "state": state,
+            "accepted_state": state,
+            "delivery": "pending",
+            "response": lifecycle.initial_response(message_type),
+            "unmatched_reason": route.reason,
+            "accepted_at": self.now,
+            "available_at": self.now if routed else None,
+            "due_at": deadline.due_at if deadline else None,
+            "due_provisional": bool(deadline and deadline.provisional),
+            "event_date": None,
+            "submitted_on_time": None,
+        }
+        accepted = Accepted(
+            message_id,
+            state,
+            recipient or None,
+            deadline.due_at if deadline else None,
+            bool(deadline and deadline.provisional),
+            unmatched_reason=route.reason,
+        )
+        return row, accepted
+
+    def _reply(self, msg: AnyMessage, envelope: bytes, digest: str, batch: _Batch) -> Accepted:
+        assert msg.in_reply_to is not None  # the reply models require it
+        original_id = str(msg.in_reply_to)
+        original = batch.stored.get(original_id)
+        if original is None:
+            raise InvalidInput(
+                "in_reply_to names no message the gateway holds / 所答复的报文不存在",
+                errors=[FieldError("in_reply_to", "unknown_message", "no such message / 无此报文")],
+            )
+        if original.node_code != self.principal.code:
+            raise Forbidden(
+                "you may answer only messages addressed to you / 只能答复发给本节点的报文",
+                errors=[
+                    FieldError(
+                        "in_reply_to", "not_addressed_to_you", "not in your inbox / 非本节点报文"
+                    )
+                ],
+            )
+        if original.type != lifecycle.answers(msg.type):
+            raise InvalidInput(
+                f"a {msg.type} answers a {lifecycle.answers(msg.type)} / 答复类型与原报文不符",
+                errors=[
+                    FieldError("in_reply_to", "reply_type_mismatch", f"that is a {original.type}")
+                ],
+            )
+        if original.answer_id is not None or original_id in batch.answered:
+            raise Conflict(
+                "already answered / 该报文已答复",
+                errors=[FieldError("in_reply_to", "already_answered", "already answered / 已答复")],
+                message_id=original_id,
+            )
+        if msg.recipient is not None and msg.recipient != original.sender:
+            raise InvalidInput(
+                "a reply goes to the sender of the message it answers / 答复须发往原发送地",
+                errors=[
+                    FieldError("recipient", "recipient_mismatch", "must equal the original sender")
+                ],
+            )
+        mid = str(msg.message_id)
+        row, accepted = self._routed_row(
+            message_id=mid,
+            message_type=msg.type,
+            kind=_kind(msg),
+            sender=msg.sender,
+            recipient=original.sender,
+            envelope=envelope,
+            digest=digest,
+            window_key=None,
+            in_reply_to=original_id,
+        )
+        batch.rows.append(row)
+        batch.new_ids[mid] = (digest, accepted)
+        batch.answered.add(original_id)
+        transferred = isinstance(msg, Feedback) and msg.body.outcome == "transferred"
+        batch.answers.append(
+            {
+                "b_id": original_id,
+                "state": "closed" if transferred else "answered",
+                "response": lifecycle.answered_response(self.now, original.due_at),
+                "answered_at": self.now,
+                "answer_id": mid,
+                "closed_at": self.now if transferred else None,
+            }
+        )
+        if transferred:
+            assert isinstance(msg, Feedback) and msg.body.transferred_to is not None
+            self._forward(original, msg.body.transferred_to, batch)
+        return accepted
+
+    def _forward(self, original: Stored, new_code: str, batch: _Batch) -> None:
+        """Send the notification on to the jurisdiction the person moved to, as a new
+        obligation under a new id (the sender stays the residence place that wrote it)."""
+        new_id = str(uuid.uuid5(FORWARD_NAMESPACE, f"{original.message_id}:{new_code}"))
+        doc = orjson.loads(original.envelope)
+        doc["message_id"] = new_id
+        doc["recipient"] = new_code
+        envelope = orjson.dumps(doc)
+        kind = doc.get("body", {}).get("category")
+        row, accepted = self._routed_row(
+            message_id=new_id,
+            message_type=original.type,
+            kind=kind,
+            sender=original.sender,
+            recipient=new_code,
+            envelope=envelope,
+            digest=hashlib.sha256(envelope).hexdigest(),
+            window_key=(original.type, kind),
+            forwarded_from=original.message_id,
+        )
+        row["sender_node"] = original.sender_node
+        batch.rows.append(row)
+        batch.new_ids[new_id] = (row["content_hash"], accepted)
+
+
+def _kind(msg: AnyMessage) -> str | None:
+    """The sub-kind that selects a window and feeds the statistics."""
+    body: Any = msg.body
+    for attr in ("category", "topic", "urgency", "outcome"):
+        value = getattr(body, attr, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def window_of(message_type: str, kind: str | None) -> Window:
+    if message_type == "query":
+        return window_for("query", topic=kind)
+    if message_type == "assist_request":
+        return window_for("assist_request", urgency=kind)
+    return window_for(message_type)
+
+
+def _raw_id(raw: bytes | dict[str, Any]) -> str | None:
+    """The message_id of an invalid item, to label its result — only when it is a UUID, so a
+    wrong value (an ID number pasted in the wrong column, say) is never echoed back."""
+    try:
+        doc = orjson.loads(raw) if isinstance(raw, bytes) else raw
+    except orjson.JSONDecodeError:
+        return None
+    value = doc.get("message_id") if isinstance(doc, dict) else None
+    if not isinstance(value, str):
+        return None
+    try:
+        return str(uuid.UUID(value))
+    except ValueError:
+        return None
+
+
+def local_day(moment: datetime) -> date:
+    return moment.astimezone(SHANGHAI).date()

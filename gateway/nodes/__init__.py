@@ -1,0 +1,1 @@
+"""Registered jurisdiction systems (节点) and their credentials."""

@@ -1,0 +1,63 @@
+"""All SQL about nodes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import bindparam, select, update
+from sqlalchemy.orm import Session
+
+from gateway.nodes.models import NODES, NodeRow
+
+C = NODES.c
+
+
+def add(session: Session, row: NodeRow) -> NodeRow:
+    session.add(row)
+    session.flush()
+    return row
+
+
+def active_by_code(session: Session, code: str) -> NodeRow | None:
+    return session.execute(
+        select(NodeRow).where(C.code == code, C.revoked_at.is_(None))
+    ).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class Credential:
+    code: str
+    name: str
+    role: str
+
+
+# Built once: every request authenticates, and building the statement cost more than running it.
+_BY_TOKEN = select(C.code, C.name, C.role).where(
+    C.token_hash == bindparam("h"), C.revoked_at.is_(None)
+)
+
+
+def by_token_hash(session: Session, token_hash: str) -> Credential | None:
+    row = session.execute(_BY_TOKEN, {"h": token_hash}).first()
+    return Credential(row.code, row.name, row.role) if row is not None else None
+
+
+def list_nodes(session: Session, *, include_revoked: bool = False) -> list[NodeRow]:
+    stmt = select(NodeRow).order_by(C.code, C.id)
+    if not include_revoked:
+        stmt = stmt.where(C.revoked_at.is_(None))
+    return list(session.execute(stmt).scalars())
+
+
+def routing_codes(session: Session) -> list[str]:
+    """Codes of active nodes that receive messages (supervisors and admins do not)."""
+    stmt = select(C.code).where(C.revoked_at.is_(None), C.role == "node")
+    return list(session.execute(stmt).scalars())
+
+
+def revoke(session: Session, code: str, now: datetime) -> int:
+    result = session.execute(
+        update(NODES).where(C.code == code, C.revoked_at.is_(None)).values(revoked_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -1,0 +1,104 @@
+"""The process-wide parts a request or task needs: engine, sessions, time, routing, Redis."""
+
+from __future__ import annotations
+
+import threading
+import time as _time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from gateway.calendar.clock import WorkingDayClock
+from gateway.calendar.service import get_clock
+from gateway.db.engine import make_engine
+from gateway.divisions.registry import get_registry
+from gateway.nodes import repository as nodes_repo
+from gateway.routing.table import RoutingTable
+from gateway.settings import Settings
+from gateway.time_source import SystemTime, TimeSource
+
+ROUTING_TTL_S = 2.0  # a node added by another process is routed to within this time
+
+
+class _Divisions:
+    """The registry seen through the narrow interface routing needs."""
+
+    def __init__(self) -> None:
+        self._registry = get_registry()
+
+    def is_retired(self, county: str) -> bool:
+        return self._registry.is_retired(county)
+
+    def successor(self, code: str) -> str | None:
+        return self._registry.successor(code)
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    time: TimeSource
+    redis: Any = None  # redis.Redis | None
+    _routing: RoutingTable | None = None
+    _routing_at: float = 0.0
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _write_lock: threading.Lock = field(default_factory=threading.Lock)
+
+    @classmethod
+    def create(
+        cls, settings: Settings, *, time: TimeSource | None = None, redis: Any = None
+    ) -> Runtime:
+        engine = make_engine(settings.resolved_database_url())
+        return cls(
+            settings=settings,
+            engine=engine,
+            sessions=sessionmaker(engine, expire_on_commit=False),
+            time=time or SystemTime(),
+            redis=redis,
+        )
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        with self.sessions() as session:
+            yield session
+
+    @contextmanager
+    def writing(self) -> Iterator[Session]:
+        """A session for a transaction that writes; the caller commits.
+
+        SQLite allows one writer at a time and makes the others sleep in its busy handler
+        (measured: p50 69 ms at 16 concurrent submissions). In one process, queueing the
+        writers on a lock instead keeps each transaction short. PostgreSQL needs no lock.
+        """
+        if self.engine.dialect.name != "sqlite":
+            with self.sessions() as session:
+                yield session
+            return
+        with self._write_lock, self.sessions() as session:
+            yield session
+
+    @property
+    def clock(self) -> WorkingDayClock:
+        return get_clock()
+
+    def routing(self, session: Session) -> RoutingTable:
+        with self._lock:
+            fresh = _time.monotonic() - self._routing_at < ROUTING_TTL_S
+            if self._routing is not None and fresh:
+                return self._routing
+        table = RoutingTable(nodes_repo.routing_codes(session), _Divisions())
+        with self._lock:
+            self._routing, self._routing_at = table, _time.monotonic()
+        return table
+
+    def invalidate_routing(self) -> None:
+        with self._lock:
+            self._routing = None
+
+    def close(self) -> None:
+        self.engine.dispose()

@@ -1,0 +1,95 @@
+"""Running the gateway: embedded Redis when no URL is given, migrations, then uvicorn."""
+
+from __future__ import annotations
+
+import threading
+import time
+from types import TracebackType
+from typing import Any
+
+import uvicorn
+
+from gateway.api.app import create_app
+from gateway.db.migrate import upgrade
+from gateway.embedded_redis import EmbeddedRedis, redis_client
+from gateway.runtime import Runtime
+from gateway.settings import Settings
+from gateway.time_source import TimeSource
+
+STARTUP_TIMEOUT_S = 30.0
+
+
+class Gateway:
+    """Everything `gateway serve` owns, started and stopped together."""
+
+    def __init__(self, settings: Settings, *, time_source: TimeSource | None = None) -> None:
+        self.settings = settings
+        self._time = time_source
+        self.embedded_redis: EmbeddedRedis | None = None
+        self.runtime: Runtime | None = None
+
+    def start(self) -> Runtime:
+        url = self.settings.redis_url
+        if not url:
+            self.embedded_redis = EmbeddedRedis(self.settings.data_dir)
+            url = self.embedded_redis.url
+        self.runtime = Runtime.create(
+            self.settings, time=self._time, redis=redis_client(url, self.settings)
+        )
+        upgrade(self.runtime.engine)
+        return self.runtime
+
+    def stop(self) -> None:
+        if self.runtime is not None:
+            self.runtime.close()
+            if self.runtime.redis is not None:
+                self.runtime.redis.close()
+        if self.embedded_redis is not None:
+            self.embedded_redis.stop()
+
+    def __enter__(self) -> Runtime:
+        return self.start()
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.stop()
+
+
+def uvicorn_config(runtime: Runtime, host: str, port: int, **kwargs: Any) -> uvicorn.Config:
+    options: dict[str, Any] = {
+        "log_level": "info",
+        "timeout_keep_alive": 30,
+        "timeout_graceful_shutdown": 10,
+        **kwargs,
+    }
+    return uvicorn.Config(create_app(runtime), host=host, port=port, **options)
+
+
+class BackgroundServer:
+    """uvicorn in a thread (the demo and the tests use a real server on a real port)."""
+
+    def __init__(self, config: uvicorn.Config) -> None:
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    def __enter__(self) -> BackgroundServer:
+        self.thread.start()
+        deadline = time.monotonic() + STARTUP_TIMEOUT_S
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("gateway HTTP server did not start")
+            time.sleep(0.02)
+        return self
+
+    @property
+    def port(self) -> int:
+        sockets = self.server.servers[0].sockets
+        return int(sockets[0].getsockname()[1])
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=15)

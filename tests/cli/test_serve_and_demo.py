@@ -1,0 +1,81 @@
+"""`gateway serve` on the embedded default and `gateway demo`, as real processes."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+
+GATEWAY = str(Path(sys.executable).with_name("gateway"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    stat = Path(f"/proc/{pid}/stat")
+    return stat.exists() and stat.read_text().split()[2] != "Z"  # a zombie is gone too
+
+
+@pytest.mark.parametrize("stop_signal", [signal.SIGINT, signal.SIGTERM])
+def test_serve_with_no_configuration_is_ready_and_stops_its_redis(
+    tmp_path: Path, stop_signal: signal.Signals
+) -> None:
+    port = _free_port()
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [GATEWAY, "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        ready = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            try:
+                ready = httpx.get(f"http://127.0.0.1:{port}/readyz", timeout=2)
+                break
+            except httpx.TransportError:
+                time.sleep(0.2)
+        assert ready is not None and ready.status_code == 200, ready
+        assert ready.json()["checks"] == {"database": "ok", "redis": "ok"}
+        assert (tmp_path / "data" / "gateway.db").is_file()
+        redis_pid = int((tmp_path / "data" / "redis" / "redis.pid").read_text())
+        assert _alive(redis_pid)
+    finally:
+        proc.send_signal(stop_signal)
+        assert proc.wait(timeout=30) == 0
+    assert not _alive(redis_pid)
+    assert not (tmp_path / "data" / "redis" / "redis.pid").exists()
+
+
+def test_demo_walks_a_notification_to_its_feedback(tmp_path: Path) -> None:
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path / "data")}
+    run = subprocess.run(
+        [GATEWAY, "demo", "--exit", "--port", "0"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert "answered_on_time" in run.stdout
+    assert "按时答复" in run.stdout
+    pidfile = tmp_path / "data" / "demo" / "redis" / "redis.pid"
+    assert not pidfile.exists() or not _alive(int(pidfile.read_text()))
