@@ -17,6 +17,7 @@ from gateway.calendar.service import get_clock
 from gateway.db.engine import make_engine
 from gateway.divisions.registry import get_registry
 from gateway.nodes import repository as nodes_repo
+from gateway.nodes.token_cache import TokenCache
 from gateway.routing.table import RoutingTable
 from gateway.settings import Settings
 from gateway.time_source import SystemTime, TimeSource
@@ -44,6 +45,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     time: TimeSource
     redis: Any = None  # redis.Redis | None
+    tokens: TokenCache = field(default_factory=lambda: TokenCache(0))
     _routing: RoutingTable | None = None
     _routing_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -60,6 +62,7 @@ class Runtime:
             sessions=sessionmaker(engine, expire_on_commit=False),
             time=time or SystemTime(),
             redis=redis,
+            tokens=TokenCache(settings.token_cache_s),
         )
 
     @contextmanager

@@ -25,6 +25,8 @@ class Settings(BaseSettings):
     max_batch_items: int = 1000
     inbox_page_max: int = 1000
     redis_timeout_s: float = 2.0
+    # A revoked token stops working within this many seconds in every process (0: at once).
+    token_cache_s: float = 5.0
 
     def resolved_database_url(self) -> str:
         if self.database_url:

@@ -14,6 +14,7 @@ import shutil
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -69,9 +70,9 @@ def _unavailable(what: str, exc: Exception) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    """A fresh schema in the machine's PostgreSQL, dropped afterwards."""
+@contextmanager
+def pg_schema_url() -> Iterator[str]:
+    """A fresh schema in the machine's PostgreSQL (its URL sets the search_path), dropped after."""
     schema = f"t_{uuid.uuid4().hex[:12]}"
     try:
         admin = sqlalchemy.create_engine(PG_URL, connect_args={"connect_timeout": 3})
@@ -80,14 +81,16 @@ def pg_url() -> Iterator[str]:
     except sqlalchemy.exc.OperationalError as exc:
         _unavailable("PostgreSQL", exc)
     sep = "&" if "?" in PG_URL else "?"
-    yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
-    with admin.begin() as conn:
-        conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
-    admin.dispose()
+    try:
+        yield f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
+    finally:
+        with admin.begin() as conn:
+            conn.execute(sqlalchemy.text(f'DROP SCHEMA "{schema}" CASCADE'))
+        admin.dispose()
 
 
-@pytest.fixture
-def external_redis_url() -> str:
+def require_redis() -> str:
+    """The machine's Redis URL, after checking it answers."""
     try:
         client = redis.Redis.from_url(REDIS_URL, socket_timeout=2, socket_connect_timeout=2)
         client.ping()
@@ -97,9 +100,32 @@ def external_redis_url() -> str:
     return REDIS_URL
 
 
-@pytest.fixture(params=["embedded", "services"])
-def stack(request: pytest.FixtureRequest, tmp_path: Path) -> tuple[str, str]:
+@contextmanager
+def stack_urls(kind: str, tmp: Path) -> Iterator[tuple[str, str]]:
+    """(database_url, redis_url) of a backend stack; redis_url "" means the embedded one."""
+    if kind == "embedded":
+        yield f"sqlite:///{tmp / 'gateway.db'}", ""
+        return
+    with pg_schema_url() as url:
+        yield url, require_redis()
+
+
+STACKS = ["embedded", "services"]
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with pg_schema_url() as url:
+        yield url
+
+
+@pytest.fixture
+def external_redis_url() -> str:
+    return require_redis()
+
+
+@pytest.fixture(params=STACKS)
+def stack(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[tuple[str, str]]:
     """(database_url, redis_url) of one backend stack; redis_url "" means embedded."""
-    if request.param == "embedded":
-        return f"sqlite:///{tmp_path / 'gateway.db'}", ""
-    return request.getfixturevalue("pg_url"), request.getfixturevalue("external_redis_url")
+    with stack_urls(request.param, tmp_path) as urls:
+        yield urls

@@ -8,7 +8,8 @@ from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from gateway.errors import Forbidden, Unauthenticated
-from gateway.nodes.service import Principal, authenticate
+from gateway.nodes.service import Principal, authenticate_digest
+from gateway.nodes.tokens import token_hash
 from gateway.runtime import Runtime
 
 
@@ -20,9 +21,11 @@ def get_runtime(request: Request) -> Runtime:
 RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
-def _lookup(runtime: Runtime, token: str) -> Principal | None:
+def _lookup(runtime: Runtime, digest: str) -> Principal | None:
     with runtime.session() as session:
-        return authenticate(session, token)
+        principal = authenticate_digest(session, digest)
+    runtime.tokens.put(digest, principal)
+    return principal
 
 
 async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
@@ -30,7 +33,10 @@ async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthenticated("bearer token required / 需要令牌 (Authorization: Bearer …)")
-    principal = await run_in_threadpool(_lookup, runtime, token.strip())
+    digest = token_hash(token.strip())
+    hit, principal = runtime.tokens.get(digest)
+    if not hit:
+        principal = await run_in_threadpool(_lookup, runtime, digest)
     if principal is None:
         raise Unauthenticated("unknown or revoked token / 令牌无效或已注销")
     return principal

@@ -147,12 +147,15 @@ def _inbox(runtime: Runtime, principal: Principal, after: int, limit: int) -> by
         session.commit()
     # The stored envelopes are already canonical JSON: splice them in, do not re-encode.
     parts = [
-        b'{"seq":%d,"message_id":"%s","type":"%s","available_at":%s,"due_at":%s,'
-        b'"due_provisional":%s,"envelope":%s}'
+        b'{"seq":%d,"message_id":"%s","type":"%s","recipient":%s,"in_reply_to":%s,'
+        b'"forwarded_from":%s,"available_at":%s,"due_at":%s,"due_provisional":%s,"envelope":%s}'
         % (
             item.seq,
             item.message_id.encode(),
             item.type.encode(),
+            orjson.dumps(item.recipient),
+            orjson.dumps(item.in_reply_to),
+            orjson.dumps(item.forwarded_from),
             orjson.dumps(iso(item.available_at)),
             orjson.dumps(iso(item.due_at)),
             b"true" if item.due_provisional else b"false",

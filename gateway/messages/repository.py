@@ -38,6 +38,7 @@ class Stored:
     due_at: datetime | None
     due_provisional: bool
     answer_id: str | None
+    unmatched_reason: str | None
     envelope: str
 
 
@@ -55,10 +56,12 @@ _STORED_COLS = (
     C.due_at,
     C.due_provisional,
     C.answer_id,
+    C.unmatched_reason,
     C.envelope,
 )
 _CHUNK = 500  # bound the size of IN (...) lists
 # Built once: constructing a statement per call cost more than running it (profiled).
+# Core statements run on session.connection(): the ORM execution path adds nothing for them.
 _FIND_STORED = select(*_STORED_COLS).where(C.message_id.in_(bindparam("ids", expanding=True)))
 
 
@@ -67,7 +70,7 @@ def find_stored(session: Session, message_ids: Iterable[str]) -> dict[str, Store
     found: dict[str, Stored] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = ids[start : start + _CHUNK]
-        for row in session.execute(_FIND_STORED, {"ids": chunk}):
+        for row in session.connection().execute(_FIND_STORED, {"ids": chunk}):
             found[row.message_id] = Stored(**row._asdict())
     return found
 
@@ -79,7 +82,7 @@ def insert_messages(session: Session, rows: Sequence[dict[str, Any]]) -> None:
     """One executemany for the whole batch (measured: the driver-level alternative, binding
     pre-converted tuples, gained only ~10% on SQLite and was not worth its special cases)."""
     if rows:
-        session.execute(_INSERT, list(rows))
+        session.connection().execute(_INSERT, list(rows))
 
 
 def record_answers(session: Session, updates: Sequence[dict[str, Any]]) -> None:
@@ -112,6 +115,9 @@ class InboxItem:
     seq: int
     message_id: str
     type: str
+    recipient: str | None
+    in_reply_to: str | None
+    forwarded_from: str | None
     envelope: str
     available_at: datetime | None
     due_at: datetime | None
@@ -125,6 +131,9 @@ def inbox(session: Session, node_code: str, after: int, limit: int) -> list[Inbo
             C.seq,
             C.message_id,
             C.type,
+            C.recipient,
+            C.in_reply_to,
+            C.forwarded_from,
             C.envelope,
             C.available_at,
             C.due_at,
@@ -135,14 +144,14 @@ def inbox(session: Session, node_code: str, after: int, limit: int) -> list[Inbo
         .order_by(C.seq)
         .limit(limit)
     )
-    return [InboxItem(*row) for row in session.execute(stmt)]
+    return [InboxItem(*row) for row in session.connection().execute(stmt)]
 
 
 def mark_pulled(session: Session, message_ids: Sequence[str], now: datetime) -> None:
     """First collection from the inbox counts as delivery by pull."""
     if not message_ids:
         return
-    session.execute(
+    session.connection().execute(
         update(T)
         .where(C.message_id.in_(message_ids), C.delivery.in_(("pending", "retrying", "dead")))
         .values(
@@ -164,7 +173,7 @@ def acknowledge(session: Session, node_code: str, message_id: str, now: datetime
     stored = find_stored(session, [message_id]).get(message_id)
     if stored is None or stored.node_code != node_code:
         return None
-    session.execute(
+    session.connection().execute(
         update(T)
         .where(C.message_id == message_id, C.acknowledged_at.is_(None))
         .values(
@@ -183,14 +192,14 @@ def _case_state_acknowledged() -> Any:
 
 
 def acknowledged_at(session: Session, message_id: str) -> datetime | None:
-    return session.execute(
+    return session.connection().execute(
         select(C.acknowledged_at).where(C.message_id == message_id)
     ).scalar_one_or_none()
 
 
 def close_answered(session: Session, request_id: str, now: datetime) -> None:
     """The asker acknowledged the answer: the request is done (answered → closed)."""
-    session.execute(
+    session.connection().execute(
         update(T)
         .where(C.message_id == request_id, C.state == "answered")
         .values(state="closed", closed_at=now)
@@ -205,19 +214,19 @@ def record_access(session: Session, node_code: str, day: date, now: datetime) ->
         stmt: Any = postgresql.insert(table).values(values).on_conflict_do_nothing()
     else:
         stmt = sqlite.insert(table).values(values).on_conflict_do_nothing()
-    session.execute(stmt)
+    session.connection().execute(stmt)
 
 
 def mark_overdue(session: Session, now: datetime) -> int:
     """Write down the obligations whose deadline has passed unanswered (the sweep)."""
-    result = session.execute(
+    result = session.connection().execute(
         update(T).where(C.response == "awaiting", C.due_at < now).values(response="overdue")
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
 
 def reply_target(session: Session, reply_id: str) -> str | None:
-    return session.execute(
+    return session.connection().execute(
         select(C.in_reply_to).where(C.message_id == reply_id)
     ).scalar_one_or_none()
 
@@ -237,7 +246,7 @@ def provisional_open(session: Session) -> list[OpenDeadline]:
         C.response.in_(("awaiting", "overdue")),
         C.available_at.is_not(None),
     )
-    return [OpenDeadline(*row) for row in session.execute(stmt)]
+    return [OpenDeadline(*row) for row in session.connection().execute(stmt)]
 
 
 def set_deadlines(session: Session, updates: Sequence[dict[str, Any]]) -> None:

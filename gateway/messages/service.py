@@ -184,7 +184,14 @@ class Ingestor:
         elif mid in batch.stored:
             s = batch.stored[mid]
             known_hash = s.content_hash
-            answer = Accepted(mid, s.accepted_state, s.recipient, s.due_at, s.due_provisional)
+            answer = Accepted(
+                mid,
+                s.accepted_state,
+                s.recipient,
+                s.due_at,
+                s.due_provisional,
+                unmatched_reason=s.unmatched_reason,
+            )
         else:
             return None
         if known_hash != digest:

@@ -39,7 +39,7 @@ _BY_TOKEN = select(C.code, C.name, C.role).where(
 
 
 def by_token_hash(session: Session, token_hash: str) -> Credential | None:
-    row = session.execute(_BY_TOKEN, {"h": token_hash}).first()
+    row = session.connection().execute(_BY_TOKEN, {"h": token_hash}).first()
     return Credential(row.code, row.name, row.role) if row is not None else None
 
 
@@ -53,11 +53,11 @@ def list_nodes(session: Session, *, include_revoked: bool = False) -> list[NodeR
 def routing_codes(session: Session) -> list[str]:
     """Codes of active nodes that receive messages (supervisors and admins do not)."""
     stmt = select(C.code).where(C.revoked_at.is_(None), C.role == "node")
-    return list(session.execute(stmt).scalars())
+    return list(session.connection().execute(stmt).scalars())
 
 
 def revoke(session: Session, code: str, now: datetime) -> int:
-    result = session.execute(
+    result = session.connection().execute(
         update(NODES).where(C.code == code, C.revoked_at.is_(None)).values(revoked_at=now)
     )
     return int(getattr(result, "rowcount", 0) or 0)

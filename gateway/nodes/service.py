@@ -13,7 +13,7 @@ from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.nodes import repository
 from gateway.nodes.models import ROLES, NodeRow
 from gateway.nodes.tokens import new_token, token_hash
-from gateway.routing.table import covers
+from gateway.routing.table import NATIONAL, covers
 from message_schemas.errors import FieldError
 
 
@@ -49,9 +49,19 @@ def add_node(
 ) -> tuple[NodeRow, str]:
     """Register a node; returns the row and its token (the only time the token exists)."""
     problems: list[FieldError] = []
-    problem = get_registry().check_code(code)
-    if problem is not None:
-        problems.append(FieldError("code", problem.rule, problem.message))
+    if code == NATIONAL:
+        if role == "node":
+            problems.append(
+                FieldError(
+                    "code",
+                    "national_not_a_node",
+                    "000000 (the nation) is for supervisors and admins / 全国代码仅用于监管与管理员",
+                )
+            )
+    else:
+        problem = get_registry().check_code(code)
+        if problem is not None:
+            problems.append(FieldError("code", problem.rule, problem.message))
     if role not in ROLES:
         problems.append(FieldError("role", "code_unknown", f"role must be one of {ROLES}"))
     if not name.strip():
@@ -87,7 +97,11 @@ def revoke_node(session: Session, code: str, now: datetime) -> int:
 
 
 def authenticate(session: Session, token: str) -> Principal | None:
-    row = repository.by_token_hash(session, token_hash(token))
+    return authenticate_digest(session, token_hash(token))
+
+
+def authenticate_digest(session: Session, digest: str) -> Principal | None:
+    row = repository.by_token_hash(session, digest)
     if row is None:
         return None
     return Principal(code=row.code, name=row.name, role=row.role)

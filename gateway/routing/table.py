@@ -49,9 +49,13 @@ def prefixes(code: str) -> list[str]:
     return list(dict.fromkeys(out))  # 430500 → city and county candidate coincide
 
 
+# The nation as a whole: the code of a national supervisor or administrator (never routed to).
+NATIONAL = "000000"
+
+
 def covers(parent: str, child: str) -> bool:
     """Whether a node registered for ``parent`` acts for ``child``."""
-    return parent in prefixes(child)
+    return parent == NATIONAL or parent in prefixes(child)
 
 
 class RoutingTable:

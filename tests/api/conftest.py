@@ -6,6 +6,7 @@ import copy
 import json
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,6 +21,7 @@ from gateway.runtime import Runtime
 from gateway.server import BackgroundServer, Gateway, uvicorn_config
 from gateway.settings import Settings
 from gateway.time_source import ManualTime
+from tests.conftest import STACKS, stack_urls
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 EXAMPLES = Path(__file__).resolve().parents[2] / "message_schemas" / "examples" / "v1"
@@ -79,16 +81,34 @@ class Harness:
             return int(session.execute(select(func.count()).select_from(MessageRow)).scalar_one())
 
 
-@pytest.fixture
-def gw(stack: tuple[str, str], tmp_path: Path) -> Iterator[Harness]:
-    database_url, redis_url = stack
-    settings = Settings(data_dir=tmp_path / "data", database_url=database_url, redis_url=redis_url)
-    clock = ManualTime(START)
-    with (
-        Gateway(settings, time_source=clock) as runtime,
-        BackgroundServer(uvicorn_config(runtime, "127.0.0.1", 0, log_level="warning")) as server,
-    ):
-        harness = Harness(f"http://127.0.0.1:{server.port}", runtime, clock)
+@contextmanager
+def running_gateway(kind: str, tmp: Path) -> Iterator[Harness]:
+    """A gateway on a real port over one backend stack ("embedded" or "services")."""
+    with stack_urls(kind, tmp) as (database_url, redis_url):
+        # token_cache_s=0: a revocation in a test takes effect at once (the cache has its
+        # own tests)
+        settings = Settings(
+            data_dir=tmp / "data",
+            database_url=database_url,
+            redis_url=redis_url,
+            token_cache_s=0,
+        )
+        clock = ManualTime(START)
+        with (
+            Gateway(settings, time_source=clock) as runtime,
+            BackgroundServer(
+                uvicorn_config(runtime, "127.0.0.1", 0, log_level="warning")
+            ) as server,
+        ):
+            harness = Harness(f"http://127.0.0.1:{server.port}", runtime, clock)
+            try:
+                yield harness
+            finally:
+                for client in harness.clients:
+                    client.close()
+
+
+@pytest.fixture(params=STACKS)
+def gw(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Harness]:
+    with running_gateway(request.param, tmp_path) as harness:
         yield harness
-        for client in harness.clients:
-            client.close()
