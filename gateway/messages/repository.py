@@ -192,9 +192,11 @@ def _case_state_acknowledged() -> Any:
 
 
 def acknowledged_at(session: Session, message_id: str) -> datetime | None:
-    return session.connection().execute(
-        select(C.acknowledged_at).where(C.message_id == message_id)
-    ).scalar_one_or_none()
+    return (
+        session.connection()
+        .execute(select(C.acknowledged_at).where(C.message_id == message_id))
+        .scalar_one_or_none()
+    )
 
 
 def close_answered(session: Session, request_id: str, now: datetime) -> None:
@@ -226,9 +228,11 @@ def mark_overdue(session: Session, now: datetime) -> int:
 
 
 def reply_target(session: Session, reply_id: str) -> str | None:
-    return session.connection().execute(
-        select(C.in_reply_to).where(C.message_id == reply_id)
-    ).scalar_one_or_none()
+    return (
+        session.connection()
+        .execute(select(C.in_reply_to).where(C.message_id == reply_id))
+        .scalar_one_or_none()
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -55,7 +55,8 @@ def add_node(
                 FieldError(
                     "code",
                     "national_not_a_node",
-                    "000000 (the nation) is for supervisors and admins / 全国代码仅用于监管与管理员",
+                    "000000 (the nation) is for supervisors and admins "
+                    "/ 全国代码仅用于监管与管理员",
                 )
             )
     else:
