@@ -30,7 +30,7 @@ def redis_server_binary() -> str:
 
 class EmbeddedRedis:
     def __init__(self, data_dir: Path) -> None:
-        run_dir = data_dir / "redis"
+        run_dir = (data_dir / "redis").resolve()  # redis-server chdirs to --dir
         run_dir.mkdir(parents=True, exist_ok=True)
         self.pidfile = run_dir / "redis.pid"
         self.socket = run_dir / "redis.sock"

@@ -79,3 +79,19 @@ def test_demo_walks_a_notification_to_its_feedback(tmp_path: Path) -> None:
     assert "按时答复" in run.stdout
     pidfile = tmp_path / "data" / "demo" / "redis" / "redis.pid"
     assert not pidfile.exists() or not _alive(int(pidfile.read_text()))
+
+
+def test_demo_runs_with_the_default_relative_data_dir(tmp_path: Path) -> None:
+    """No GATEWAY_DATA_DIR at all: ./gateway-data relative to the working directory."""
+    env = {k: v for k, v in os.environ.items() if k != "GATEWAY_DATA_DIR"}
+    run = subprocess.run(
+        [GATEWAY, "demo", "--exit", "--port", "0"],
+        cwd=tmp_path,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    assert (tmp_path / "gateway-data" / "demo" / "gateway.db").is_file()
