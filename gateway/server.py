@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import signal
 import threading
 import time
-from types import TracebackType
+from types import FrameType, TracebackType
 from typing import Any
 
 import uvicorn
@@ -17,6 +18,18 @@ from gateway.settings import Settings
 from gateway.time_source import TimeSource
 
 STARTUP_TIMEOUT_S = 30.0
+
+
+def exit_cleanly_on_signals() -> None:
+    """Turn SIGINT/SIGTERM into SystemExit(0), so context managers stop what they started
+    (the embedded Redis, the database pool). uvicorn shuts down gracefully on these signals
+    and then re-raises them under the handlers it found, i.e. these."""
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(sig, _exit)
+
+
+def _exit(signum: int, _frame: FrameType | None) -> None:
+    raise SystemExit(0)
 
 
 class Gateway:

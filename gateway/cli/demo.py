@@ -14,7 +14,7 @@ import httpx
 import typer
 
 from gateway.nodes.service import add_node
-from gateway.server import BackgroundServer, Gateway, uvicorn_config
+from gateway.server import BackgroundServer, Gateway, exit_cleanly_on_signals, uvicorn_config
 from gateway.settings import Settings, get_settings
 
 RESIDENCE = ("441900", "东莞市（现居住地，演示）")
@@ -64,6 +64,7 @@ def demo(
     data_dir = base.data_dir / "demo"
     shutil.rmtree(data_dir, ignore_errors=True)  # the demo's own directory, rebuilt each run
     settings = Settings(**{**base.model_dump(), "data_dir": data_dir, "database_url": ""})
+    exit_cleanly_on_signals()
     with Gateway(settings) as rt:
         tokens: dict[str, str] = {}
         with rt.session() as session:
@@ -88,11 +89,8 @@ def demo(
             if exit_after:
                 return
             typer.echo("\n按 Ctrl-C 停止。Press Ctrl-C to stop.")
-            try:
-                while srv.thread.is_alive():
-                    time.sleep(0.5)
-            except KeyboardInterrupt:
-                pass
+            while srv.thread.is_alive():
+                time.sleep(0.5)
 
 
 def _walk(url: str, tokens: dict[str, str]) -> None:

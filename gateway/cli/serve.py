@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import signal
-from types import FrameType
 from typing import Annotated
 
 import typer
@@ -11,7 +9,7 @@ import uvicorn
 
 from gateway.cli.common import print_json, runtime
 from gateway.db.migrate import current_revision, head_revision
-from gateway.server import Gateway, uvicorn_config
+from gateway.server import Gateway, exit_cleanly_on_signals, uvicorn_config
 from gateway.settings import get_settings
 
 SERVE_HELP = (
@@ -31,20 +29,12 @@ def serve(
     ] = True,
 ) -> None:
     settings = get_settings()
-    # uvicorn shuts down gracefully on SIGINT/SIGTERM, then re-raises the signal under the
-    # handlers it found. Ours turn that into a normal exit, so the embedded Redis and the
-    # database pool are closed by the context manager instead of the process dying mid-way.
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        signal.signal(sig, _exit_cleanly)
+    exit_cleanly_on_signals()
     with Gateway(settings) as rt:
         config = uvicorn_config(
             rt, host or settings.host, port or settings.port, access_log=access_log
         )
         uvicorn.Server(config).run()
-
-
-def _exit_cleanly(signum: int, _frame: FrameType | None) -> None:
-    raise SystemExit(0)
 
 
 db_app = typer.Typer(no_args_is_help=True, help="数据库结构 / database schema.")

@@ -95,3 +95,28 @@ def test_demo_runs_with_the_default_relative_data_dir(tmp_path: Path) -> None:
     )
     assert run.returncode == 0, run.stderr
     assert (tmp_path / "gateway-data" / "demo" / "gateway.db").is_file()
+
+
+def test_demo_keeps_serving_until_terminated_then_stops_its_redis(tmp_path: Path) -> None:
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [GATEWAY, "demo", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # the walk-through ends with the Ctrl-C hint
+            if "Ctrl-C" in line:
+                break
+        pid = int((tmp_path / "data" / "demo" / "redis" / "redis.pid").read_text())
+        assert _alive(pid)
+    finally:
+        proc.terminate()
+        code = proc.wait(timeout=30)
+        assert proc.stdout is not None
+        proc.stdout.close()
+    assert code == 0
+    assert not _alive(pid)
