@@ -33,11 +33,9 @@ def _gateway_ingest(runtime: Runtime, items: list[bytes]) -> float:
     principal = Principal(RESIDENCE, RESIDENCE, "node")
     start = time.perf_counter()
     for i in range(0, len(items), BATCH):
-        with runtime.session() as session:
-            ingestor = Ingestor(
-                session, principal, runtime.routing(session), runtime.clock, runtime.time.now()
-            )
-            results = ingestor.submit(items[i : i + BATCH])
+        ingestor = Ingestor(principal, runtime.routing(), runtime.clock, runtime.time.now())
+        with runtime.writing() as session:
+            results = ingestor.submit(session, items[i : i + BATCH])
             session.commit()
         assert all(r.accepted is not None for r in results), "benchmark data must be valid"
     return time.perf_counter() - start

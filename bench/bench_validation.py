@@ -1,6 +1,6 @@
 """Validation throughput of the full envelope against orjson.loads of the same bytes.
 
-    python -m bench.bench_validation [--seconds 3]
+    python -m bench.bench_validation [--seconds 6]
 
 Both loops run in this process over the same list of encoded messages (every example of the
 standard, cycled); the figure that matters is the ratio, which cancels the machine's speed.
@@ -22,30 +22,35 @@ from message_schemas.validate import validate_message
 EXAMPLES = Path(__file__).resolve().parent.parent / "message_schemas" / "examples" / "v1"
 
 
-def _rate(fn: Callable[[bytes], object], corpus: list[bytes], seconds: float) -> float:
-    """Messages per second, best of several rounds of about seconds/5 each."""
-    best = 0.0
-    for _ in range(5):
-        count = 0
-        start = time.perf_counter()
-        deadline = start + seconds / 5
-        while time.perf_counter() < deadline:
-            for raw in corpus:
-                fn(raw)
-            count += len(corpus)
-        best = max(best, count / (time.perf_counter() - start))
-    return best
+def _round(fn: Callable[[bytes], object], corpus: list[bytes], seconds: float) -> float:
+    count = 0
+    start = time.perf_counter()
+    deadline = start + seconds
+    while time.perf_counter() < deadline:
+        for raw in corpus:
+            fn(raw)
+        count += len(corpus)
+    return count / (time.perf_counter() - start)
+
+
+def _rates(corpus: list[bytes], seconds: float, rounds: int = 10) -> tuple[float, float]:
+    """Best rate of each side over alternating short rounds, so drift in the machine's speed
+    (frequency scaling, neighbours) hits both sides alike."""
+    best_base = best_gateway = 0.0
+    for _ in range(rounds):
+        best_base = max(best_base, _round(orjson.loads, corpus, seconds / (2 * rounds)))
+        best_gateway = max(best_gateway, _round(validate_message, corpus, seconds / (2 * rounds)))
+    return best_base, best_gateway
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--seconds", type=float, default=3.0)
+    parser.add_argument("--seconds", type=float, default=6.0)
     args = parser.parse_args()
     corpus = [p.read_bytes() for p in sorted(EXAMPLES.glob("*.json"))] * 8
     for raw in corpus:  # warm caches (registry, catalogue) outside the timed loops
         validate_message(raw)
-    baseline = _rate(orjson.loads, corpus, args.seconds)
-    gateway = _rate(validate_message, corpus, args.seconds)
+    baseline, gateway = _rates(corpus, args.seconds)
     result = {
         "messages": len(corpus),
         "mean_bytes": sum(map(len, corpus)) // len(corpus),

@@ -89,12 +89,14 @@ class Runtime:
     def clock(self) -> WorkingDayClock:
         return get_clock()
 
-    def routing(self, session: Session) -> RoutingTable:
+    def routing(self) -> RoutingTable:
         with self._lock:
             fresh = _time.monotonic() - self._routing_at < ROUTING_TTL_S
             if self._routing is not None and fresh:
                 return self._routing
-        table = RoutingTable(nodes_repo.routing_codes(session), _Divisions())
+        with self.sessions() as session:
+            codes = nodes_repo.routing_codes(session)
+        table = RoutingTable(codes, _Divisions())
         with self._lock:
             self._routing, self._routing_at = table, _time.monotonic()
         return table

@@ -15,7 +15,6 @@ from operator import mul
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _ASCII_ZERO_BIAS = 48 * sum(_WEIGHTS)  # sum(w * ord(c)) - bias == sum(w * int(c))
 _CHECK_CHARS = "10X98765432"  # index = weighted sum mod 11
-_DIGITS = frozenset("0123456789")
 
 
 class IdNumberError(ValueError):
@@ -47,7 +46,7 @@ def check_char(first17: str) -> str:
 
 def upgrade_15(number15: str) -> str:
     """Upgrade a legacy 15-digit number: insert century 19, append the check character."""
-    if len(number15) != 15 or not _DIGITS.issuperset(number15):
+    if len(number15) != 15 or not (number15.isascii() and number15.isdigit()):
         raise IdNumberError(
             "id_format", "a 15-digit number must be 15 digits / 15位号码必须全为数字"
         )
@@ -60,7 +59,8 @@ def parse_id_number(raw: str) -> IdNumber:
     text = raw.strip().upper()
     if len(text) == 15:
         text = upgrade_15(text)
-    if len(text) != 18 or not _DIGITS.issuperset(text[:17]) or text[17] not in _CHECK_CHARS:
+    head = text[:17]
+    if len(text) != 18 or not (head.isascii() and head.isdigit()) or text[17] not in _CHECK_CHARS:
         raise IdNumberError(
             "id_format",
             "must be 18 characters (17 digits + digit or X) or 15 digits "

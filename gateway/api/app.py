@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from fastapi import FastAPI
 from pydantic import TypeAdapter
 
@@ -10,6 +13,7 @@ from gateway.api import health, problems
 from gateway.api.limits import BodyLimit
 from gateway.calendar import endpoints as calendar_endpoints
 from gateway.messages import endpoints as message_endpoints
+from gateway.messages.writer import GroupWriter
 from gateway.runtime import Runtime
 from message_schemas.v1.envelope import Message
 
@@ -23,10 +27,21 @@ and assist requests, routed by division code, with working-day deadlines. Errors
 
 
 def create_app(runtime: Runtime) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        writer = GroupWriter(runtime)
+        writer.start()
+        app.state.writer = writer
+        try:
+            yield
+        finally:
+            writer.stop()  # finishes what is queued: nothing accepted is dropped
+
     app = FastAPI(
         title="Exchange gateway / 流动人口信息交换网关",
         version=__version__,
         description=DESCRIPTION,
+        lifespan=lifespan,
     )
     app.state.runtime = runtime
     problems.install(app)

@@ -14,9 +14,10 @@ PG_STATEMENT_TIMEOUT_MS = 30_000
 
 def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
-    # WAL lets readers run beside the one writer; NORMAL is durable across process crashes
-    # (only an OS crash can lose the last commits), which is what the embedded default needs.
-    cur.execute("PRAGMA journal_mode=WAL")
+    # NORMAL is durable across process crashes in WAL mode (only an OS crash can lose the
+    # last commits), which is what the embedded default needs. journal_mode=WAL is set once
+    # per file in make_engine: it is persistent, and setting it on every new connection
+    # waits for the other connections' locks (measured: it stalled concurrent submissions).
     cur.execute("PRAGMA synchronous=NORMAL")
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
@@ -30,11 +31,14 @@ def make_engine(url: str, *, echo: bool = False) -> Engine:
             url,
             echo=echo,
             connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT_MS / 1000},
-            pool_size=8,
-            max_overflow=8,
+            # as many connections as the server's worker threads, so none is opened per request
+            pool_size=40,
+            max_overflow=10,
             pool_timeout=30,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
+        with engine.connect() as conn:
+            conn.exec_driver_sql("PRAGMA journal_mode=WAL")  # WAL: readers beside the writer
         return engine
     if parsed.get_backend_name() == "postgresql":
         if parsed.drivername == "postgresql":

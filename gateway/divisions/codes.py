@@ -74,3 +74,25 @@ def ancestors(code: str) -> tuple[str, ...]:
         if candidate != code and candidate not in out:
             out.append(candidate)
     return tuple(out)
+
+
+# The nation as a whole: the code of a national supervisor or administrator (never routed to).
+NATIONAL = "000000"
+
+
+def prefixes(code: str) -> list[str]:
+    """Candidate node codes covering ``code``, most specific first."""
+    out = []
+    if len(code) >= 12:
+        out.append(code[:12])
+    if len(code) >= 9:
+        out.append(code[:9])
+    out.append(code[:6])
+    out.append(code[:4] + "00")
+    out.append(code[:2] + "0000")
+    return list(dict.fromkeys(out))  # 430500 → city and county candidate coincide
+
+
+def covers(parent: str, child: str) -> bool:
+    """Whether a node registered for ``parent`` acts for ``child``."""
+    return parent == NATIONAL or parent in prefixes(child)

@@ -69,6 +69,19 @@ class ItemResult:
     error: GatewayError | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class Prepared:
+    """One submitted item after validation: the message (None when invalid), its canonical
+    JSON and digest, and the error that refuses it, if any."""
+
+    index: int
+    message_id: str | None
+    msg: AnyMessage | None
+    envelope: bytes
+    digest: str
+    error: GatewayError | None
+
+
 @dataclass(slots=True)
 class _Batch:
     """What the batch has decided so far (ids, answered originals, rows to write)."""
@@ -85,13 +98,11 @@ class Ingestor:
 
     def __init__(
         self,
-        session: Session,
         principal: Principal,
         routing: RoutingTable,
         clock: WorkingDayClock,
         now: datetime,
     ) -> None:
-        self.session = session
         self.principal = principal
         self.routing = routing
         self.clock = clock
@@ -118,37 +129,36 @@ class Ingestor:
         return on_time
 
     # -- entry points -------------------------------------------------------------------
-    def submit(self, items: Sequence[bytes | dict[str, Any]]) -> list[ItemResult]:
-        parsed: list[tuple[int, AnyMessage | None, GatewayError | None]] = []
+    def submit(self, session: Session, items: Sequence[bytes]) -> list[ItemResult]:
+        return self.record(session, self.prepare(items))
+
+    def prepare(self, items: Sequence[bytes]) -> list[Prepared]:
+        """Validate, authorise and canonicalise: pure CPU work, done before the write
+        transaction opens so the database is held only for the decisions and the writes."""
+        prepared = []
         for index, raw in enumerate(items):
             try:
-                valid = validate_message(raw)
+                msg = validate_message(raw)
             except InvalidMessage as exc:
-                parsed.append(
-                    (index, None, MessageInvalid("message invalid / 报文不合格", errors=exc.errors))
+                error = MessageInvalid("message invalid / 报文不合格", errors=exc.errors)
+                prepared.append(Prepared(index, _raw_id(raw), None, b"", "", error))
+                continue
+            envelope = msg.model_dump_json(exclude_none=True).encode()
+            prepared.append(
+                Prepared(
+                    index,
+                    str(msg.message_id),
+                    msg,
+                    envelope,
+                    hashlib.sha256(envelope).hexdigest(),
+                    self._authorise_sender(msg),
                 )
-                continue
-            parsed.append((index, valid, self._authorise_sender(valid)))
-        wanted = set()
-        for _, candidate, _err in parsed:
-            if candidate is not None:
-                wanted.add(str(candidate.message_id))
-                if candidate.in_reply_to is not None:
-                    wanted.add(str(candidate.in_reply_to))
-        batch = _Batch(stored=repository.find_stored(self.session, wanted))
-        results = []
-        for index, msg, error in parsed:
-            mid = str(msg.message_id) if msg is not None else _raw_id(items[index])
-            if msg is None or error is not None:
-                results.append(ItemResult(index, mid, error=error))
-                continue
-            try:
-                results.append(ItemResult(index, mid, accepted=self._decide(msg, batch)))
-            except GatewayError as exc:
-                results.append(ItemResult(index, mid, error=exc))
-        repository.insert_messages(self.session, batch.rows)
-        repository.record_answers(self.session, batch.answers)
-        return results
+            )
+        return prepared
+
+    def record(self, session: Session, prepared: Sequence[Prepared]) -> list[ItemResult]:
+        """Decide each item in order against what is stored, then write them all."""
+        return record_group(session, [(self, prepared)])[0]
 
     # -- decisions ----------------------------------------------------------------------
     def _authorise_sender(self, msg: AnyMessage) -> GatewayError | None:
@@ -166,10 +176,10 @@ class Ingestor:
             )
         return None
 
-    def _decide(self, msg: AnyMessage, batch: _Batch) -> Accepted:
+    def _decide(self, item: Prepared, batch: _Batch) -> Accepted:
+        msg, envelope, digest = item.msg, item.envelope, item.digest
+        assert msg is not None
         mid = str(msg.message_id)
-        envelope = msg.model_dump_json(exclude_none=True).encode()
-        digest = hashlib.sha256(envelope).hexdigest()
         repeat = self._repeat(mid, digest, batch)
         if repeat is not None:
             return repeat
@@ -408,6 +418,41 @@ class Ingestor:
         row["sender_node"] = original.sender_node
         batch.rows.append(row)
         batch.new_ids[new_id] = (row["content_hash"], accepted)
+
+
+def record_group(
+    session: Session, jobs: Sequence[tuple[Ingestor, Sequence[Prepared]]]
+) -> list[list[ItemResult]]:
+    """Decide and write the submissions of several requests in one transaction.
+
+    Items are decided in order, each by its own request's ingestor (its principal and its
+    ``now``), against one shared view of what is stored, so a repeat or a second answer is
+    caught across requests as well as within one. The caller commits.
+    """
+    wanted = set()
+    for _ingestor, prepared in jobs:
+        for item in prepared:
+            if item.msg is not None and item.message_id is not None:
+                wanted.add(item.message_id)
+                if item.msg.in_reply_to is not None:
+                    wanted.add(str(item.msg.in_reply_to))
+    batch = _Batch(stored=repository.find_stored(session, wanted))
+    out = []
+    for ingestor, prepared in jobs:
+        results = []
+        for item in prepared:
+            if item.msg is None or item.error is not None:
+                results.append(ItemResult(item.index, item.message_id, error=item.error))
+                continue
+            try:
+                accepted = ingestor._decide(item, batch)
+                results.append(ItemResult(item.index, item.message_id, accepted=accepted))
+            except GatewayError as exc:
+                results.append(ItemResult(item.index, item.message_id, error=exc))
+        out.append(results)
+    repository.insert_messages(session, batch.rows)
+    repository.record_answers(session, batch.answers)
+    return out
 
 
 def _kind(msg: AnyMessage) -> str | None:

@@ -12,6 +12,10 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
+from gateway.divisions.codes import NATIONAL, covers, prefixes
+
+__all__ = ["NATIONAL", "Route", "RoutingTable", "covers", "prefixes"]
+
 UNMATCHED_NO_NODE = "no_node"
 UNMATCHED_RETIRED = "retired_without_successor"
 UNMATCHED_UNKNOWN = "unknown_code"
@@ -34,28 +38,6 @@ class Route:
     node_code: str | None  # None: unmatched
     target: str  # the code routed on (the successor's when the code was retired)
     reason: str | None = None  # why unmatched
-
-
-def prefixes(code: str) -> list[str]:
-    """Candidate node codes covering ``code``, most specific first."""
-    out = []
-    if len(code) >= 12:
-        out.append(code[:12])
-    if len(code) >= 9:
-        out.append(code[:9])
-    out.append(code[:6])
-    out.append(code[:4] + "00")
-    out.append(code[:2] + "0000")
-    return list(dict.fromkeys(out))  # 430500 → city and county candidate coincide
-
-
-# The nation as a whole: the code of a national supervisor or administrator (never routed to).
-NATIONAL = "000000"
-
-
-def covers(parent: str, child: str) -> bool:
-    """Whether a node registered for ``parent`` acts for ``child``."""
-    return parent == NATIONAL or parent in prefixes(child)
 
 
 class RoutingTable:

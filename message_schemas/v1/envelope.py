@@ -13,6 +13,7 @@ from uuid import UUID
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
+from gateway.divisions.codes import covers
 from message_schemas.v1.bodies import (
     AssistReplyBody,
     AssistRequestBody,
@@ -56,22 +57,12 @@ class Envelope(BaseModel):
     @classmethod
     def _unit_under_sender(cls, value: str | None, info: ValidationInfo) -> str | None:
         sender = info.data.get("sender")
-        if value is not None and sender is not None and not _covers(sender, value):
+        if value is not None and sender is not None and not covers(sender, value):
             raise PydanticCustomError(
                 "sender_unit_outside",
                 "sender_unit must lie under sender / 发送单位须在发送地辖区内",
             )
         return value
-
-
-def _covers(parent: str, child: str) -> bool:
-    """Whether division ``parent`` contains ``child`` (6-digit province/city codes end in 0s)."""
-    if len(parent) == 6:
-        if parent.endswith("0000"):
-            return child.startswith(parent[:2])
-        if parent.endswith("00"):
-            return child.startswith(parent[:4])
-    return child.startswith(parent)
 
 
 class Notification(Envelope):

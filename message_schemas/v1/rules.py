@@ -69,12 +69,16 @@ def not_a_reply_to_itself(msg: AnyMessage) -> Iterator[FieldError]:
         )
 
 
-RULES: tuple[Rule, ...] = (
-    event_not_after_creation,
-    details_dates_match_event,
-    not_a_reply_to_itself,
-)
+# Which rules apply to which messages (checked on every message: keep the dispatch cheap).
+NOTIFICATION_RULES: tuple[Rule, ...] = (event_not_after_creation, details_dates_match_event)
+REPLY_RULES: tuple[Rule, ...] = (not_a_reply_to_itself,)
 
 
 def check_rules(msg: AnyMessage) -> list[FieldError]:
-    return [err for rule in RULES for err in rule(msg)]
+    if isinstance(msg, Notification):
+        rules = NOTIFICATION_RULES
+    elif msg.in_reply_to is not None:
+        rules = REPLY_RULES
+    else:
+        return []
+    return [err for rule in rules for err in rule(msg)]

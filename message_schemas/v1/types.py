@@ -139,10 +139,10 @@ _NAME_FORBIDDEN = frozenset("0123456789<>{}[]\\/|@#$%^&*=+;:\"'\t\r\n")
 
 
 def _check_name(value: str) -> str:
-    text = value.strip()
-    if not text or any(ch in _NAME_FORBIDDEN for ch in text):
+    # Refused, not trimmed: values are never silently changed (docs/message-schemas.md).
+    if value != value.strip() or not _NAME_FORBIDDEN.isdisjoint(value):
         raise PydanticCustomError("name_format", "not a personal name / 姓名格式不正确")
-    return text
+    return value
 
 
 PersonName = Annotated[
