@@ -145,6 +145,14 @@ def load(
     _recount_open_deadlines()
 
 
+@app.command(
+    help="按现行日历重算未结事项的临时期限 / Recount open provisional deadlines "
+    "(after upgrading the holiday data)."
+)
+def recount() -> None:
+    _recount_open_deadlines()
+
+
 def _recount_open_deadlines() -> None:
     """Open obligations counted on a provisional calendar get their exact deadlines now."""
     from gateway.cli.common import runtime

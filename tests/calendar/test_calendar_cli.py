@@ -129,3 +129,9 @@ def test_show_provisional_year(data_dir: Path) -> None:
     assert result.exit_code == 0
     assert "provisional" in result.stdout.splitlines()[2]
     assert "调休上班日 / Make-up working days (0):" in result.stdout.splitlines()
+
+
+def test_recount_reports_what_it_recounted(data_dir: Path) -> None:
+    result = runner.invoke(app, ["recount"])
+    assert result.exit_code == 0, result.output
+    assert "deadlines recounted: 0" in result.output
