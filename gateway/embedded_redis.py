@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 import redis
+import redis.asyncio
 
 from gateway.settings import Settings
 
@@ -108,6 +109,14 @@ class EmbeddedRedis:
 
 def redis_client(url: str, settings: Settings) -> redis.Redis:
     return redis.Redis.from_url(
+        url,
+        socket_timeout=settings.redis_timeout_s,
+        socket_connect_timeout=settings.redis_timeout_s,
+    )
+
+
+def async_redis_client(url: str, settings: Settings) -> redis.asyncio.Redis:
+    return redis.asyncio.Redis.from_url(
         url,
         socket_timeout=settings.redis_timeout_s,
         socket_connect_timeout=settings.redis_timeout_s,

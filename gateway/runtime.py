@@ -45,6 +45,7 @@ class Runtime:
     sessions: sessionmaker[Session]
     time: TimeSource
     redis: Any = None  # redis.Redis | None
+    redis_url: str = ""
     tokens: TokenCache = field(default_factory=lambda: TokenCache(0))
     _routing: RoutingTable | None = None
     _routing_at: float = 0.0
@@ -53,7 +54,12 @@ class Runtime:
 
     @classmethod
     def create(
-        cls, settings: Settings, *, time: TimeSource | None = None, redis: Any = None
+        cls,
+        settings: Settings,
+        *,
+        time: TimeSource | None = None,
+        redis: Any = None,
+        redis_url: str = "",
     ) -> Runtime:
         engine = make_engine(settings.resolved_database_url())
         return cls(
@@ -62,6 +68,7 @@ class Runtime:
             sessions=sessionmaker(engine, expire_on_commit=False),
             time=time or SystemTime(),
             redis=redis,
+            redis_url=redis_url,
             tokens=TokenCache(settings.token_cache_s),
         )
 
@@ -95,8 +102,8 @@ class Runtime:
             if self._routing is not None and fresh:
                 return self._routing
         with self.sessions() as session:
-            codes = nodes_repo.routing_codes(session)
-        table = RoutingTable(codes, _Divisions())
+            nodes = nodes_repo.routing_codes(session)
+        table = RoutingTable(nodes, _Divisions(), [code for code, url in nodes.items() if url])
         with self._lock:
             self._routing, self._routing_at = table, _time.monotonic()
         return table

@@ -47,7 +47,10 @@ class Gateway:
             self.embedded_redis = EmbeddedRedis(self.settings.data_dir)
             url = self.embedded_redis.url
         self.runtime = Runtime.create(
-            self.settings, time=self._time, redis=redis_client(url, self.settings)
+            self.settings,
+            time=self._time,
+            redis=redis_client(url, self.settings),
+            redis_url=url,
         )
         upgrade(self.runtime.engine)
         return self.runtime
@@ -72,14 +75,16 @@ class Gateway:
         self.stop()
 
 
-def uvicorn_config(runtime: Runtime, host: str, port: int, **kwargs: Any) -> uvicorn.Config:
+def uvicorn_config(
+    runtime: Runtime, host: str, port: int, *, worker: bool = False, **kwargs: Any
+) -> uvicorn.Config:
     options: dict[str, Any] = {
         "log_level": "info",
         "timeout_keep_alive": 30,
         "timeout_graceful_shutdown": 10,
         **kwargs,
     }
-    return uvicorn.Config(create_app(runtime), host=host, port=port, **options)
+    return uvicorn.Config(create_app(runtime, worker=worker), host=host, port=port, **options)
 
 
 class BackgroundServer:

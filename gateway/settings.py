@@ -27,6 +27,19 @@ class Settings(BaseSettings):
     redis_timeout_s: float = 2.0
     # A revoked token stops working within this many seconds in every process (0: at once).
     token_cache_s: float = 5.0
+    # Key of the digest that orders pushes about one person (never the ID number itself).
+    # The default is for development; set your own in production.
+    person_key_secret: str = "development-only-person-key"  # noqa: S105  # documented dev default
+
+    # Push delivery (gateway worker)
+    delivery_timeout_s: float = 10.0  # one HTTP attempt, connect + read
+    delivery_concurrency: int = 32  # attempts in flight per worker
+    delivery_backoff_base_s: float = 5.0  # first retry after up to this (full jitter)
+    delivery_backoff_cap_s: float = 1800.0  # never wait longer than this between attempts
+    delivery_give_up_s: float = 3 * 86400.0  # dead after this long without success
+    delivery_lease_s: float = 120.0  # a claimed message is another worker's again after this
+    delivery_reconcile_s: float = 30.0  # how often the database and Redis are compared
+    delivery_pause_recheck_s: float = 60.0  # paused nodes are looked at again after this
 
     def resolved_database_url(self) -> str:
         if self.database_url:

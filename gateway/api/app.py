@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -9,13 +11,18 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from gateway import __version__
-from gateway.api import health, problems
+from gateway.api import health, metrics, problems
 from gateway.api.limits import BodyLimit
 from gateway.calendar import endpoints as calendar_endpoints
+from gateway.delivery.queue import DeliveryQueue
+from gateway.delivery.worker import DeliveryWorker, http_client
+from gateway.embedded_redis import async_redis_client
 from gateway.messages import endpoints as message_endpoints
 from gateway.messages.writer import GroupWriter
 from gateway.runtime import Runtime
 from message_schemas.v1.envelope import Message
+
+log = logging.getLogger("gateway.api")
 
 DESCRIPTION = """
 流动人口信息交换网关 — 现居住地与户籍地之间的通报、反馈、查询与协查。
@@ -26,16 +33,45 @@ and assist requests, routed by division code, with working-day deadlines. Errors
 """
 
 
-def create_app(runtime: Runtime) -> FastAPI:
+def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
+    """The API. With ``worker`` the delivery worker runs in the same event loop (the embedded
+    default's single process); otherwise `gateway worker` processes do the pushing."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        writer = GroupWriter(runtime)
+        loop = asyncio.get_running_loop()
+        queue = None
+        redis_async = None
+        if runtime.redis_url:
+            redis_async = async_redis_client(runtime.redis_url, runtime.settings)
+            queue = DeliveryQueue(redis_async)
+        app.state.queue = queue
+
+        def enqueue_after_commit(ids: list[str]) -> None:
+            if queue is not None:
+                asyncio.run_coroutine_threadsafe(_enqueue(queue, ids), loop)
+
+        writer = GroupWriter(runtime, enqueue_after_commit)
         writer.start()
         app.state.writer = writer
+        stop = asyncio.Event()
+        worker_task = None
+        if worker and queue is not None:
+            client = http_client(
+                runtime.settings.delivery_timeout_s, runtime.settings.delivery_concurrency
+            )
+            delivery = DeliveryWorker(runtime, queue, client)
+            worker_task = asyncio.create_task(delivery.run(stop), name="delivery-worker")
         try:
             yield
         finally:
             writer.stop()  # finishes what is queued: nothing accepted is dropped
+            stop.set()
+            if worker_task is not None:
+                await worker_task
+                await client.aclose()
+            if redis_async is not None:
+                await redis_async.aclose()
 
     app = FastAPI(
         title="Exchange gateway / 流动人口信息交换网关",
@@ -51,10 +87,18 @@ def create_app(runtime: Runtime) -> FastAPI:
         batch=runtime.settings.max_batch_body_bytes,
     )
     app.include_router(health.router)
+    app.include_router(metrics.router)
     app.include_router(message_endpoints.router)
     app.include_router(calendar_endpoints.router)
     _publish_message_schema(app)
     return app
+
+
+async def _enqueue(queue: DeliveryQueue, ids: list[str]) -> None:
+    try:
+        await queue.enqueue(ids)
+    except Exception as exc:  # Redis away: the reconciler restores them
+        log.warning("enqueue for push failed (%d messages): %s", len(ids), type(exc).__name__)
 
 
 def _publish_message_schema(app: FastAPI) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import typer
 
 from gateway.cli import calendar as calendar_cli
+from gateway.cli import delivery as delivery_cli
 from gateway.cli import demo as demo_cli
 from gateway.cli import divisions as divisions_cli
 from gateway.cli import messages as messages_cli
@@ -21,6 +22,8 @@ app = typer.Typer(
 app.command("serve", help=serve_cli.SERVE_HELP)(serve_cli.serve)
 app.command("demo", help=demo_cli.DEMO_HELP)(demo_cli.demo)
 app.command("validate", help=messages_cli.VALIDATE_HELP)(messages_cli.validate)
+app.command("worker", help=delivery_cli.WORKER_HELP)(delivery_cli.worker)
+app.add_typer(delivery_cli.app, name="delivery")
 app.add_typer(nodes_cli.app, name="node")
 app.add_typer(serve_cli.db_app, name="db")
 app.add_typer(messages_cli.schemas_app, name="schemas")

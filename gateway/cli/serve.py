@@ -9,6 +9,7 @@ import uvicorn
 
 from gateway.cli.common import print_json, runtime
 from gateway.db.migrate import current_revision, head_revision
+from gateway.logs import configure_logging
 from gateway.server import Gateway, exit_cleanly_on_signals, uvicorn_config
 from gateway.settings import get_settings
 
@@ -27,12 +28,25 @@ def serve(
     access_log: Annotated[
         bool, typer.Option(help="记录每个请求 / log every request (no personal data in URLs)")
     ] = True,
+    worker: Annotated[
+        bool | None,
+        typer.Option(
+            help="同进程运行推送投递（内置默认时默认开启）/ run the delivery worker in-process "
+            "(default: on for the embedded default, off with GATEWAY_REDIS_URL)"
+        ),
+    ] = None,
 ) -> None:
     settings = get_settings()
+    configure_logging()
+    in_process = worker if worker is not None else not settings.redis_url
     exit_cleanly_on_signals()
     with Gateway(settings) as rt:
         config = uvicorn_config(
-            rt, host or settings.host, port or settings.port, access_log=access_log
+            rt,
+            host or settings.host,
+            port or settings.port,
+            worker=in_process,
+            access_log=access_log,
         )
         uvicorn.Server(config).run()
 

@@ -10,6 +10,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
 from gateway.api.deps import PrincipalDep, RuntimeDep, require_role
+from gateway.delivery import repository as delivery_repo
 from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound, PayloadTooLarge
 from gateway.messages import repository
 from gateway.messages.service import Ingestor, ItemResult, Prepared, local_day
@@ -25,7 +26,13 @@ router = APIRouter(prefix="/api/v1", tags=["messages"])
 def _prepare(
     runtime: Runtime, principal: Principal, items: list[bytes]
 ) -> tuple[Ingestor, list[Prepared]]:
-    ingestor = Ingestor(principal, runtime.routing(), runtime.clock, runtime.time.now())
+    ingestor = Ingestor(
+        principal,
+        runtime.routing(),
+        runtime.clock,
+        runtime.time.now(),
+        runtime.settings.person_key_secret.encode(),
+    )
     return ingestor, ingestor.prepare(items)
 
 
@@ -140,7 +147,9 @@ def _status(runtime: Runtime, principal: Principal, message_id: str) -> dict[str
             raise NotFound("no such message / 无此报文", message_id=message_id)
         if not _may_read(principal, row.sender, row.sender_node, row.node_code, row.recipient):
             raise Forbidden("not your message / 无权查看该报文", message_id=message_id)
-        return lifecycle_view(row, runtime.time.now())
+        return lifecycle_view(
+            row, runtime.time.now(), delivery_repo.attempts_of(session, message_id)
+        )
 
 
 @router.get("/messages/{message_id}", summary="报文状态与全过程 / Message lifecycle")

@@ -63,6 +63,8 @@ class MessageRow(SQLModel, table=True):
     due_provisional: bool = Field(default=False, sa_column=Column(Boolean, nullable=False))
     answer_id: str | None = Field(default=None, sa_column=Column(String(36)))
 
+    # keyed digest of the subject (orders pushes about one person); never the ID number
+    person_key: str | None = Field(default=None, sa_column=Column(String(32)))
     event_date: date | None = Field(default=None, sa_column=Column(Date))
     submitted_on_time: bool | None = Field(default=None, sa_column=Column(Boolean))
 

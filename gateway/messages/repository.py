@@ -11,10 +11,11 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from gateway.delivery.models import DELIVERIES
 from gateway.messages.models import MESSAGES, NODE_ACCESS, MessageRow
 
 T = MESSAGES
@@ -39,6 +40,7 @@ class Stored:
     due_provisional: bool
     answer_id: str | None
     unmatched_reason: str | None
+    person_key: str | None
     envelope: str
 
 
@@ -57,6 +59,7 @@ _STORED_COLS = (
     C.due_provisional,
     C.answer_id,
     C.unmatched_reason,
+    C.person_key,
     C.envelope,
 )
 _CHUNK = 500  # bound the size of IN (...) lists
@@ -76,6 +79,38 @@ def find_stored(session: Session, message_ids: Iterable[str]) -> dict[str, Store
 
 
 _INSERT = insert(T)
+_OUTBOX_COLS = (
+    "message_id",
+    "seq",
+    "node_code",
+    "person_key",
+    "state",
+    "attempts",
+    "created_at",
+    "window_start",
+    "next_attempt_at",
+)
+# The outbox row takes the message's seq (its acceptance order), known only after the insert.
+_INSERT_OUTBOX = insert(DELIVERIES).from_select(
+    list(_OUTBOX_COLS),
+    select(
+        C.message_id,
+        C.seq,
+        C.node_code,
+        C.person_key,
+        literal("pending"),
+        literal(0),
+        C.accepted_at,
+        C.accepted_at,
+        C.accepted_at,
+    ).where(C.message_id.in_(bindparam("ids", expanding=True))),
+)
+
+
+def insert_outbox(session: Session, message_ids: Sequence[str]) -> None:
+    """Outbox rows for messages to push, in the same transaction as the messages."""
+    if message_ids:
+        session.connection().execute(_INSERT_OUTBOX, {"ids": list(message_ids)})
 
 
 def insert_messages(session: Session, rows: Sequence[dict[str, Any]]) -> None:

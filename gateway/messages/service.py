@@ -9,6 +9,7 @@ Nothing here commits; the HTTP edge commits once per request.
 from __future__ import annotations
 
 import hashlib
+import hmac
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -91,6 +92,7 @@ class _Batch:
     answered: set[str] = field(default_factory=set)
     rows: list[dict[str, Any]] = field(default_factory=list)
     answers: list[dict[str, Any]] = field(default_factory=list)
+    push: list[str] = field(default_factory=list)  # ids routed to nodes with an endpoint
 
 
 class Ingestor:
@@ -102,8 +104,10 @@ class Ingestor:
         routing: RoutingTable,
         clock: WorkingDayClock,
         now: datetime,
+        person_secret: bytes = b"development-only-person-key",
     ) -> None:
         self.principal = principal
+        self.person_secret = person_secret
         self.routing = routing
         self.clock = clock
         self.now = now
@@ -111,6 +115,15 @@ class Ingestor:
         # deadline per event date, computed once.
         self._deadlines: dict[tuple[str, str | None], Deadline] = {}
         self._submission: dict[date, bool] = {}
+
+    def _person_key(self, msg: AnyMessage) -> str | None:
+        """Keyed digest of the person a request is about: orders pushes about one person
+        without putting the ID number anywhere but the envelope."""
+        subject = msg.subject
+        if subject is None:
+            return None
+        identity = subject.id_number or f"{subject.name}|{subject.birth_date}"
+        return hmac.new(self.person_secret, identity.encode(), "sha256").hexdigest()[:32]
 
     def _deadline(self, message_type: str, kind: str | None) -> Deadline:
         key = (message_type, kind)
@@ -158,7 +171,8 @@ class Ingestor:
 
     def record(self, session: Session, prepared: Sequence[Prepared]) -> list[ItemResult]:
         """Decide each item in order against what is stored, then write them all."""
-        return record_group(session, [(self, prepared)])[0]
+        results, _push = record_group(session, [(self, prepared)])
+        return results[0]
 
     # -- decisions ----------------------------------------------------------------------
     def _authorise_sender(self, msg: AnyMessage) -> GatewayError | None:
@@ -261,6 +275,8 @@ class Ingestor:
             envelope=envelope,
             digest=digest,
             window_key=(msg.type, kind),
+            person_key=self._person_key(msg),
+            batch=batch,
         )
         row["event_date"] = event_date
         row["submitted_on_time"] = on_time
@@ -279,6 +295,8 @@ class Ingestor:
         envelope: bytes,
         digest: str,
         window_key: tuple[str, str | None] | None,
+        person_key: str | None,
+        batch: _Batch,
         in_reply_to: str | None = None,
         forwarded_from: str | None = None,
     ) -> tuple[dict[str, Any], Accepted]:
@@ -313,9 +331,12 @@ class Ingestor:
             "available_at": self.now if routed else None,
             "due_at": deadline.due_at if deadline else None,
             "due_provisional": bool(deadline and deadline.provisional),
+            "person_key": person_key,
             "event_date": None,
             "submitted_on_time": None,
         }
+        if route.node_code is not None and route.node_code in self.routing.push_nodes:
+            batch.push.append(message_id)
         accepted = Accepted(
             message_id,
             state,
@@ -374,6 +395,8 @@ class Ingestor:
             envelope=envelope,
             digest=digest,
             window_key=None,
+            person_key=original.person_key,
+            batch=batch,
             in_reply_to=original_id,
         )
         batch.rows.append(row)
@@ -413,6 +436,8 @@ class Ingestor:
             envelope=envelope,
             digest=hashlib.sha256(envelope).hexdigest(),
             window_key=(original.type, kind),
+            person_key=original.person_key,
+            batch=batch,
             forwarded_from=original.message_id,
         )
         row["sender_node"] = original.sender_node
@@ -422,12 +447,13 @@ class Ingestor:
 
 def record_group(
     session: Session, jobs: Sequence[tuple[Ingestor, Sequence[Prepared]]]
-) -> list[list[ItemResult]]:
+) -> tuple[list[list[ItemResult]], list[str]]:
     """Decide and write the submissions of several requests in one transaction.
 
     Items are decided in order, each by its own request's ingestor (its principal and its
     ``now``), against one shared view of what is stored, so a repeat or a second answer is
-    caught across requests as well as within one. The caller commits.
+    caught across requests as well as within one. Returns the results and the ids of the
+    messages to push (their outbox rows are written here). The caller commits.
     """
     wanted = set()
     for _ingestor, prepared in jobs:
@@ -451,8 +477,9 @@ def record_group(
                 results.append(ItemResult(item.index, item.message_id, error=exc))
         out.append(results)
     repository.insert_messages(session, batch.rows)
+    repository.insert_outbox(session, batch.push)
     repository.record_answers(session, batch.answers)
-    return out
+    return out, batch.push
 
 
 def _kind(msg: AnyMessage) -> str | None:

@@ -17,7 +17,9 @@ def iso(moment: datetime | None) -> str | None:
     return moment.astimezone(SHANGHAI).isoformat() if moment is not None else None
 
 
-def lifecycle_view(row: MessageRow, now: datetime) -> dict[str, Any]:
+def lifecycle_view(
+    row: MessageRow, now: datetime, attempts: list[dict[str, Any]] | None = None
+) -> dict[str, Any]:
     response = lifecycle.effective_response(row.response, row.due_at, now)
     return {
         "message_id": row.message_id,
@@ -46,5 +48,5 @@ def lifecycle_view(row: MessageRow, now: datetime) -> dict[str, Any]:
             "closed_at": iso(row.closed_at),
             "due_at": iso(row.due_at),
         },
-        "attempts": [],
+        "attempts": [{**a, "started_at": iso(a["started_at"])} for a in (attempts or [])],
     }

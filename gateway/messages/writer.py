@@ -17,7 +17,7 @@ import asyncio
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError, OperationalError
@@ -39,8 +39,13 @@ class _Job:
 
 
 class GroupWriter:
-    def __init__(self, runtime: Runtime) -> None:
+    def __init__(
+        self, runtime: Runtime, on_committed: Callable[[list[str]], None] | None = None
+    ) -> None:
+        """``on_committed`` gets the ids of committed messages that have an outbox row (to
+        enqueue them for push delivery; if that fails the reconciler catches up)."""
         self._runtime = runtime
+        self._on_committed = on_committed
         self._queue: queue.Queue[_Job | None] = queue.Queue()
         self._thread = threading.Thread(target=self._run, name="gateway-writer", daemon=True)
 
@@ -117,8 +122,13 @@ class GroupWriter:
 
     def _transaction(self, group: list[_Job]) -> list[list[ItemResult]]:
         with self._runtime.writing() as session:
-            results = record_group(session, [(job.ingestor, job.prepared) for job in group])
+            results, push = record_group(session, [(job.ingestor, job.prepared) for job in group])
             session.commit()
+        if push and self._on_committed is not None:
+            try:
+                self._on_committed(push)
+            except Exception as exc:  # the reconciler will enqueue them
+                log.warning("enqueue after commit failed: %s", type(exc).__name__)
         return results
 
 

@@ -5,11 +5,12 @@ from __future__ import annotations
 from alembic import context
 from sqlmodel import SQLModel
 
+import gateway.delivery.models
 import gateway.messages.models
 import gateway.nodes.models  # register the tables on SQLModel.metadata
 
 target_metadata = SQLModel.metadata
-_ = gateway.messages.models
+_ = (gateway.messages.models, gateway.delivery.models)
 
 connection = context.config.attributes["connection"]
 context.configure(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, String, Table
+from sqlalchemy import Boolean, Column, String, Table, false
 from sqlmodel import Field, SQLModel
 
 from gateway.db.types import BigKey, UTCDateTime
@@ -25,6 +25,10 @@ class NodeRow(SQLModel, table=True):
     token_hash: str = Field(sa_column=Column(String(64), nullable=False, unique=True))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
     revoked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
+    # an operator's stop switch for push retries to this node (pull keeps working)
+    delivery_paused: bool = Field(
+        default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
+    )
 
 
 NODES: Table = NodeRow.__table__  # type: ignore[attr-defined]  # set by SQLModel at class creation

@@ -50,10 +50,10 @@ def list_nodes(session: Session, *, include_revoked: bool = False) -> list[NodeR
     return list(session.execute(stmt).scalars())
 
 
-def routing_codes(session: Session) -> list[str]:
-    """Codes of active nodes that receive messages (supervisors and admins do not)."""
-    stmt = select(C.code).where(C.revoked_at.is_(None), C.role == "node")
-    return list(session.connection().execute(stmt).scalars())
+def routing_codes(session: Session) -> dict[str, str | None]:
+    """Active nodes that receive messages (supervisors and admins do not) → push endpoint."""
+    stmt = select(C.code, C.endpoint).where(C.revoked_at.is_(None), C.role == "node")
+    return {code: url for code, url in session.connection().execute(stmt)}  # noqa: C416  # Row → pair
 
 
 def revoke(session: Session, code: str, now: datetime) -> int:

@@ -41,9 +41,16 @@ class Route:
 
 
 class RoutingTable:
-    def __init__(self, node_codes: Iterable[str], divisions: DivisionLookup) -> None:
+    def __init__(
+        self,
+        node_codes: Iterable[str],
+        divisions: DivisionLookup,
+        push_nodes: Iterable[str] = (),
+    ) -> None:
         self._nodes = frozenset(node_codes)
         self._divisions = divisions
+        # nodes with a push endpoint: their messages also get an outbox row
+        self.push_nodes = frozenset(push_nodes)
 
     def __contains__(self, code: str) -> bool:
         return code in self._nodes

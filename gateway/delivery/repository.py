@@ -1,0 +1,307 @@
+"""All SQL of push delivery: claiming messages to send, recording attempts, the reconciler's
+view of what is open, and the operators' re-queue and pause switches."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy.orm import Session
+
+from gateway.delivery.models import ATTEMPTS, DELIVERIES, OPEN_STATES
+from gateway.messages.models import MESSAGES
+from gateway.nodes.models import NODES
+
+D, M, N, A = DELIVERIES.c, MESSAGES.c, NODES.c, ATTEMPTS.c
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    message_id: str
+    node_code: str
+    endpoint: str
+    attempt_no: int  # the number of this attempt (1 = first)
+    window_start: datetime  # the give-up clock started here
+    envelope: str
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimResult:
+    claimed: list[Claimed]
+    deferred: list[tuple[str, datetime]]  # (message_id, look again at)
+    settled: list[str]  # nothing to do: delivered, dead, cancelled, or leased by another worker
+
+
+_CANDIDATES = select(
+    D.message_id,
+    D.seq,
+    D.node_code,
+    D.person_key,
+    D.attempts,
+    D.window_start,
+    N.endpoint,
+    N.delivery_paused,
+    M.envelope,
+    M.acknowledged_at,
+).select_from(
+    DELIVERIES.join(MESSAGES, M.message_id == D.message_id).outerjoin(
+        NODES, (N.code == D.node_code) & N.revoked_at.is_(None) & (N.role == "node")
+    )
+)
+
+
+def claim(
+    session: Session,
+    message_ids: Sequence[str],
+    *,
+    owner: str,
+    now: datetime,
+    lease_s: float,
+    pause_recheck_s: float,
+) -> ClaimResult:
+    """Lease the given messages to ``owner`` for sending, in one transaction.
+
+    A message is held back (deferred) while an earlier message to the same node about the
+    same person is still open, or while its node's retries are paused. One that its node
+    already acknowledged from the inbox, or whose node lost its endpoint, is cancelled.
+    On PostgreSQL the rows are locked with SKIP LOCKED, so concurrent workers never claim
+    the same message; on SQLite one writer at a time does the same.
+    """
+    ids = list(dict.fromkeys(message_ids))
+    stmt = _CANDIDATES.where(
+        D.message_id.in_(ids),
+        D.state.in_(OPEN_STATES),
+        (D.lease_until.is_(None)) | (D.lease_until < now),
+    )
+    conn = session.connection()
+    if conn.dialect.name == "postgresql":
+        stmt = stmt.with_for_update(of=DELIVERIES, skip_locked=True)
+    rows = list(conn.execute(stmt))
+    found = {r.message_id for r in rows}
+    settled = [i for i in ids if i not in found]
+
+    keys = {(r.node_code, r.person_key) for r in rows if r.person_key is not None}
+    earliest: dict[tuple[str, str], tuple[int, datetime]] = {}
+    if keys:
+        chain = select(D.node_code, D.person_key, D.seq, D.next_attempt_at).where(
+            D.state.in_(OPEN_STATES), D.person_key.in_([k for _n, k in keys])
+        )
+        for node, key, seq, at in conn.execute(chain):
+            if (node, key) in keys and (
+                (node, key) not in earliest or seq < earliest[(node, key)][0]
+            ):
+                earliest[(node, key)] = (seq, at)
+
+    claimed: list[Claimed] = []
+    deferred: list[tuple[str, datetime]] = []
+    cancelled: list[str] = []
+    for r in rows:
+        if r.acknowledged_at is not None or not r.endpoint:
+            cancelled.append(r.message_id)
+            continue
+        if r.delivery_paused:
+            deferred.append((r.message_id, now + timedelta(seconds=pause_recheck_s)))
+            continue
+        first = earliest.get((r.node_code, r.person_key)) if r.person_key else None
+        if first is not None and first[0] < r.seq:
+            # wait for the earlier message about this person; look again when it is due
+            deferred.append((r.message_id, max(first[1], now) + timedelta(seconds=1)))
+            continue
+        claimed.append(
+            Claimed(
+                r.message_id, r.node_code, r.endpoint, r.attempts + 1, r.window_start, r.envelope
+            )
+        )
+
+    if claimed:
+        conn.execute(
+            update(DELIVERIES)
+            .where(D.message_id.in_([c.message_id for c in claimed]))
+            .values(lease_owner=owner, lease_until=now + timedelta(seconds=lease_s))
+        )
+    if deferred:
+        conn.execute(
+            update(DELIVERIES)
+            .where(D.message_id == bindparam("b_id"))
+            .values(next_attempt_at=bindparam("b_at")),
+            [{"b_id": i, "b_at": at} for i, at in deferred],
+        )
+    if cancelled:
+        conn.execute(
+            update(DELIVERIES)
+            .where(D.message_id.in_(cancelled), D.state.in_(OPEN_STATES))
+            .values(state="cancelled", lease_owner=None, lease_until=None)
+        )
+        settled.extend(cancelled)
+    return ClaimResult(claimed, deferred, settled)
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """One finished HTTP attempt and what it decided."""
+
+    message_id: str
+    node_code: str
+    endpoint: str
+    attempt_no: int
+    started_at: datetime
+    latency_ms: int
+    status_code: int | None
+    error: str | None
+    state: str  # delivered | retrying | dead
+    next_attempt_at: datetime | None = None
+
+
+def record(
+    session: Session, outcomes: Sequence[Outcome], *, owner: str, now: datetime
+) -> list[str]:
+    """Write the attempts and move each delivery on, only while ``owner`` still holds it.
+
+    A worker that lost its lease (it was slower than the lease) records its attempt as
+    ``superseded`` and changes nothing: a message is recorded delivered once. Returns the
+    ids whose state this call changed.
+    """
+    conn = session.connection()
+    changed: list[str] = []
+    attempts: list[dict[str, Any]] = []
+    for o in outcomes:
+        values: dict[str, Any] = {
+            "state": o.state,
+            "attempts": o.attempt_no,
+            "last_attempt_at": o.started_at,
+            "last_error": None if o.state == "delivered" else (o.error or str(o.status_code)),
+            "lease_owner": None,
+            "lease_until": None,
+        }
+        if o.state == "delivered":
+            values["delivered_at"] = now
+        elif o.state == "dead":
+            values["dead_at"] = now
+        else:
+            values["next_attempt_at"] = o.next_attempt_at
+        result = conn.execute(
+            update(DELIVERIES)
+            .where(D.message_id == o.message_id, D.state.in_(OPEN_STATES), D.lease_owner == owner)
+            .values(**values)
+        )
+        won = bool(getattr(result, "rowcount", 0))
+        if won:
+            changed.append(o.message_id)
+            _mirror_on_message(conn, o, now)
+        attempts.append(
+            {
+                "message_id": o.message_id,
+                "attempt_no": o.attempt_no,
+                "node_code": o.node_code,
+                "endpoint": o.endpoint,
+                "started_at": o.started_at,
+                "latency_ms": o.latency_ms,
+                "status_code": o.status_code,
+                "error": o.error,
+                "outcome": _attempt_outcome(o.state) if won else "superseded",
+            }
+        )
+    if attempts:
+        conn.execute(insert(ATTEMPTS), attempts)
+    return changed
+
+
+def _attempt_outcome(state: str) -> str:
+    return {"delivered": "delivered", "retrying": "retry", "dead": "dead"}[state]
+
+
+def _mirror_on_message(conn: Any, o: Outcome, now: datetime) -> None:
+    """The message's own lifecycle columns (PROTOCOL.md §5) follow the delivery."""
+    if o.state == "delivered":
+        values: dict[str, Any] = {
+            "delivery": "delivered",
+            "delivered_at": func.coalesce(M.delivered_at, now),
+            "state": case((M.state == "routed", "delivered"), else_=M.state),
+        }
+    else:
+        # a message the node already pulled stays "pulled": it has reached the node
+        values = {"delivery": case((M.delivery == "pulled", "pulled"), else_=o.state)}
+    conn.execute(update(MESSAGES).where(M.message_id == o.message_id).values(**values))
+
+
+def open_deliveries(session: Session, after: str, limit: int) -> list[tuple[str, datetime]]:
+    """Open deliveries in message-id order (the reconciler pages through them)."""
+    stmt = (
+        select(D.message_id, D.next_attempt_at)
+        .where(D.state.in_(OPEN_STATES), D.message_id > after)
+        .order_by(D.message_id)
+        .limit(limit)
+    )
+    return [(i, at) for i, at in session.connection().execute(stmt)]
+
+
+def requeue(
+    session: Session,
+    *,
+    now: datetime,
+    message_ids: Sequence[str] = (),
+    node_code: str | None = None,
+    all_dead: bool = False,
+) -> list[str]:
+    """Put dead deliveries back to pending with a fresh give-up window."""
+    cond = D.state == "dead"
+    if message_ids:
+        cond = cond & D.message_id.in_(list(message_ids))
+    elif node_code is not None:
+        cond = cond & (D.node_code == node_code)
+    elif not all_dead:
+        return []
+    conn = session.connection()
+    ids = [i for (i,) in conn.execute(select(D.message_id).where(cond))]
+    if ids:
+        conn.execute(
+            update(DELIVERIES)
+            .where(D.message_id.in_(ids))
+            .values(
+                state="pending",
+                window_start=now,
+                next_attempt_at=now,
+                dead_at=None,
+                lease_owner=None,
+                lease_until=None,
+            )
+        )
+        conn.execute(
+            update(MESSAGES)
+            .where(M.message_id.in_(ids), M.delivery == "dead")
+            .values(delivery="pending")
+        )
+    return ids
+
+
+def set_paused(session: Session, node_code: str, paused: bool) -> int:
+    result = session.connection().execute(
+        update(NODES)
+        .where(N.code == node_code, N.revoked_at.is_(None))
+        .values(delivery_paused=paused)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def attempts_of(session: Session, message_id: str) -> list[dict[str, Any]]:
+    stmt = (
+        select(
+            A.attempt_no, A.started_at, A.endpoint, A.status_code, A.error, A.latency_ms, A.outcome
+        )
+        .where(A.message_id == message_id)
+        .order_by(A.id)
+    )
+    return [dict(row._mapping) for row in session.connection().execute(stmt)]
+
+
+def dead_counts(session: Session) -> dict[str, int]:
+    stmt = select(D.node_code, func.count()).where(D.state == "dead").group_by(D.node_code)
+    return {node: int(count) for node, count in session.connection().execute(stmt)}
+
+
+def state_counts(session: Session) -> dict[str, int]:
+    stmt = select(D.state, func.count()).group_by(D.state)
+    return {state: int(count) for state, count in session.connection().execute(stmt)}

@@ -1,0 +1,266 @@
+"""The delivery worker: takes message ids from Redis, sends each to its node's endpoint,
+and records every attempt in the database.
+
+One round: take a batch of jobs → claim them in one transaction (lease; hold back what
+must wait) → POST them concurrently → record all outcomes in one transaction → reschedule
+the retries in Redis and acknowledge the jobs. The database is written before Redis is told,
+so a crash at any point leaves either a job Redis still holds (claimed again after the
+lease) or a delivery the database already settled (acknowledged and dropped when seen).
+Beside the rounds run two loops: one moves due retries into the ready stream, the other
+(the reconciler) re-enqueues anything the database says is open and Redis does not hold.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import random
+import socket
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+
+import httpx
+
+from gateway.delivery import repository
+from gateway.delivery.metrics import METRICS
+from gateway.delivery.policy import (
+    DELIVERED,
+    PERMANENT,
+    Verdict,
+    judge_error,
+    judge_status,
+    next_delay_s,
+)
+from gateway.delivery.queue import DeliveryQueue, Job
+from gateway.delivery.repository import Claimed, Outcome
+from gateway.runtime import Runtime
+
+log = logging.getLogger("gateway.delivery")
+ROUNDS_IN_FLIGHT = 4
+RECONCILE_PAGE = 1000
+
+
+class DeliveryWorker:
+    def __init__(
+        self,
+        runtime: Runtime,
+        queue: DeliveryQueue,
+        client: httpx.AsyncClient,
+        *,
+        name: str | None = None,
+        rng: random.Random | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.settings = runtime.settings
+        self.queue = queue
+        self.client = client
+        self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
+        self.rng = rng or random.Random()  # noqa: S311  # jitter, not secrets
+        self.batch = max(1, self.settings.delivery_concurrency // ROUNDS_IN_FLIGHT)
+
+    def now(self) -> datetime:
+        return self.runtime.time.now()
+
+    # -- loops ----------------------------------------------------------------------------
+    async def run(self, stop: asyncio.Event) -> None:
+        await self.queue.ensure()
+        await self.reconcile()
+        tasks = [
+            asyncio.create_task(self._consume(stop), name="delivery-consume"),
+            asyncio.create_task(self._every(stop, 0.5, self._promote), name="delivery-promote"),
+            asyncio.create_task(
+                self._every(stop, self.settings.delivery_reconcile_s, self.reconcile),
+                name="delivery-reconcile",
+            ),
+        ]
+        try:
+            await stop.wait()
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _every(self, stop: asyncio.Event, period: float, step: object) -> None:
+        while not stop.is_set():
+            try:
+                await step()  # type: ignore[operator]  # an async callable of no arguments
+            except Exception as exc:  # Redis or the database down: try again
+                log.warning("delivery loop step failed: %s", type(exc).__name__)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), timeout=period)
+
+    async def _promote(self) -> None:
+        await self.queue.promote_due(self.now().timestamp())
+
+    async def _consume(self, stop: asyncio.Event) -> None:
+        slots = asyncio.Semaphore(ROUNDS_IN_FLIGHT)
+        running: set[asyncio.Task[None]] = set()
+        while not stop.is_set():
+            await slots.acquire()
+            try:
+                jobs = await self.queue.take(self.name, self.batch, block_ms=500)
+            except Exception as exc:  # Redis away: the reconciler restores
+                slots.release()
+                log.warning("taking jobs failed: %s", type(exc).__name__)
+                await asyncio.sleep(1.0)
+                continue
+            if not jobs:
+                slots.release()
+                continue
+            task = asyncio.create_task(self._round_guarded(jobs, slots))
+            running.add(task)
+            task.add_done_callback(running.discard)
+        if running:
+            await asyncio.gather(*running, return_exceptions=True)
+
+    async def _round_guarded(self, jobs: list[Job], slots: asyncio.Semaphore) -> None:
+        try:
+            await self.round(jobs)
+        except Exception as exc:  # jobs stay pending in Redis: claimed again
+            log.warning("delivery round failed: %s", type(exc).__name__)
+        finally:
+            slots.release()
+
+    # -- one round --------------------------------------------------------------------------
+    async def round(self, jobs: Sequence[Job]) -> None:
+        by_id = {job.message_id: job for job in jobs}
+        now = self.now()
+        claim = await asyncio.to_thread(self._claim, list(by_id), now)
+        for message_id, at in claim.deferred:
+            await self.queue.schedule(message_id, at.timestamp())
+        outcomes = await asyncio.gather(*(self._send(c) for c in claim.claimed))
+        await asyncio.to_thread(self._record, outcomes)
+        for outcome in outcomes:
+            if outcome.state == "retrying" and outcome.next_attempt_at is not None:
+                await self.queue.schedule(outcome.message_id, outcome.next_attempt_at.timestamp())
+        for job in jobs:
+            await self.queue.done(job)
+
+    def _claim(self, message_ids: list[str], now: datetime) -> repository.ClaimResult:
+        with self.runtime.writing() as session:
+            result = repository.claim(
+                session,
+                message_ids,
+                owner=self.name,
+                now=now,
+                lease_s=self.settings.delivery_lease_s,
+                pause_recheck_s=self.settings.delivery_pause_recheck_s,
+            )
+            session.commit()
+        return result
+
+    def _record(self, outcomes: Sequence[Outcome]) -> None:
+        with self.runtime.writing() as session:
+            repository.record(session, outcomes, owner=self.name, now=self.now())
+            session.commit()
+        for o in outcomes:
+            METRICS.attempts.labels(outcome=o.state).inc()
+
+    async def _send(self, item: Claimed) -> Outcome:
+        started = self.now()
+        begin = time.perf_counter()
+        status: int | None = None
+        error: str | None = None
+        try:
+            response = await self.client.post(
+                item.endpoint,
+                content=item.envelope.encode(),
+                headers={
+                    "Content-Type": "application/json",
+                    "Gateway-Message-Id": item.message_id,
+                    "Gateway-Delivery-Id": f"{item.message_id}/{item.attempt_no}",
+                },
+            )
+            status = response.status_code
+            verdict = judge_status(status, response.headers.get("retry-after"), started)
+        except httpx.HTTPError as exc:
+            verdict = judge_error(exc)
+            error = verdict.reason
+        latency_ms = int((time.perf_counter() - begin) * 1000)
+        METRICS.latency.observe(latency_ms / 1000)
+        state, next_at = self._decide(verdict, item, started)
+        log.info(
+            "delivery attempt",
+            extra={
+                "message_id": item.message_id,
+                "node": item.node_code,
+                "attempt": item.attempt_no,
+                "status": status,
+                "error": error,
+                "result": state,
+            },
+        )
+        return Outcome(
+            message_id=item.message_id,
+            node_code=item.node_code,
+            endpoint=item.endpoint,
+            attempt_no=item.attempt_no,
+            started_at=started,
+            latency_ms=latency_ms,
+            status_code=status,
+            error=error,
+            state=state,
+            next_attempt_at=next_at,
+        )
+
+    def _decide(
+        self, verdict: Verdict, item: Claimed, started: datetime
+    ) -> tuple[str, datetime | None]:
+        if verdict.kind == DELIVERED:
+            return "delivered", None
+        if verdict.kind == PERMANENT:
+            return "dead", None
+        delay = next_delay_s(
+            verdict,
+            item.attempt_no,
+            self.settings.delivery_backoff_base_s,
+            self.settings.delivery_backoff_cap_s,
+            self.rng,
+        )
+        next_at = self.now() + timedelta(seconds=delay)
+        if next_at - item.window_start > timedelta(seconds=self.settings.delivery_give_up_s):
+            return "dead", None
+        return "retrying", next_at
+
+    # -- reconciler ---------------------------------------------------------------------------
+    async def reconcile(self) -> int:
+        """Give Redis back every open delivery it does not hold (after a flush, a restart, or
+        an enqueue that failed after its commit). Returns how many were restored."""
+        restored = 0
+        after = ""
+        now = self.now().timestamp()
+        while True:
+            page = await asyncio.to_thread(self._open_page, after)
+            if not page:
+                break
+            held = await self.queue.held([i for i, _ in page])
+            missing = [(i, at) for i, at in page if i not in held]
+            ready = [i for i, at in missing if at.timestamp() <= now]
+            if ready:
+                await self.queue.enqueue(ready)
+            for message_id, at in missing:
+                if at.timestamp() > now:
+                    await self.queue.schedule(message_id, at.timestamp())
+            restored += len(missing)
+            after = page[-1][0]
+        if restored:
+            log.info("reconciler restored %d deliveries to the queue", restored)
+        METRICS.reconciled.inc(restored)
+        return restored
+
+    def _open_page(self, after: str) -> list[tuple[str, datetime]]:
+        with self.runtime.session() as session:
+            return repository.open_deliveries(session, after, RECONCILE_PAGE)
+
+
+def http_client(settings_timeout_s: float, concurrency: int) -> httpx.AsyncClient:
+    """The worker's HTTP client: explicit timeouts, a bounded pool, no redirects (a receiver
+    that redirects is misconfigured: that shows as a 3xx, a permanent failure)."""
+    return httpx.AsyncClient(
+        timeout=httpx.Timeout(settings_timeout_s),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
+        follow_redirects=False,
+    )
