@@ -57,10 +57,10 @@ def receiver(behaviour: Behaviour | None = None) -> Iterator[Receiver]:
     per_message: dict[str, int] = {}
 
     class Handler(BaseHTTPRequestHandler):
-        def log_message(self, format: str, *args: object) -> None:  # noqa: A002  # silence
+        def log_message(self, format: str, *args: object) -> None:  # silence the access log
             return
 
-        def do_POST(self) -> None:  # noqa: N802  # http.server's naming
+        def do_POST(self) -> None:  # http.server naming
             b = state.behaviour
             if b.down:
                 self.close_connection = True

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from tests.api.conftest import Harness, example
 from tests.delivery.conftest import status, wait_until
-from tests.delivery.receivers import Behaviour, receiver
+from tests.delivery.receivers import receiver
 
 
 def test_a_healthy_receiver_gets_the_message_once(push_gw: Harness) -> None:
