@@ -44,7 +44,7 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
         redis_async = None
         if runtime.redis_url:
             redis_async = async_redis_client(runtime.redis_url, runtime.settings)
-            queue = DeliveryQueue(redis_async)
+            queue = DeliveryQueue(redis_async, claim_idle_ms=_claim_idle_ms(runtime))
         app.state.queue = queue
 
         def enqueue_after_commit(ids: list[str]) -> None:
@@ -92,6 +92,11 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
     app.include_router(calendar_endpoints.router)
     _publish_message_schema(app)
     return app
+
+
+def _claim_idle_ms(runtime: Runtime) -> int:
+    """A crashed worker's jobs are handed out again when its database lease has ended."""
+    return int(runtime.settings.delivery_lease_s * 1000)
 
 
 async def _enqueue(queue: DeliveryQueue, ids: list[str]) -> None:

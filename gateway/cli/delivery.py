@@ -59,7 +59,8 @@ async def _run_worker(rt: Runtime) -> None:
     redis_async = async_redis_client(rt.redis_url, rt.settings)
     client = http_client(rt.settings.delivery_timeout_s, rt.settings.delivery_concurrency)
     try:
-        await DeliveryWorker(rt, DeliveryQueue(redis_async), client).run(stop)
+        queue = DeliveryQueue(redis_async, claim_idle_ms=int(rt.settings.delivery_lease_s * 1000))
+        await DeliveryWorker(rt, queue, client).run(stop)
     finally:
         await client.aclose()
         await redis_async.aclose()

@@ -38,6 +38,9 @@ def judge_status(status: int, retry_after: str | None, now: datetime) -> Verdict
 def judge_error(error: BaseException) -> Verdict:
     """Transport errors (timeout, refused, reset, DNS) are retryable; a malformed endpoint
     URL or an unsupported scheme is permanent."""
+    while isinstance(error, BaseExceptionGroup) and len(error.exceptions) == 1:
+        # anyio wraps a connect failure in a group: name the error inside it, not the group
+        error = error.exceptions[0]
     name = type(error).__name__
     if name in ("UnsupportedProtocol", "InvalidURL", "LocalProtocolError"):
         return Verdict(PERMANENT, name)
@@ -49,7 +52,9 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     if not value:
         return None
     value = value.strip()
-    if value.isdigit():
+    # ASCII digits only (RFC 9110 delta-seconds): str.isdigit() also accepts "²" (a latin-1
+    # header byte 0xB2), on which float() raised ValueError and failed the whole round
+    if value.isascii() and value.isdigit():
         return float(value)
     try:
         when = parsedate_to_datetime(value)

@@ -18,8 +18,10 @@ Three keys under ``prefix`` (chosen by measurement: docs/decisions/0004-delivery
   set could answer ``held()`` but not the last; scanning the stream could not do either cheaply.
 
 Every multi-key change is one Lua script (registered once, EVALSHA), so a crash between two
-commands can never leave an id in two places or in none. Scripts that write the stream create
-it and its group when missing (MKSTREAM at id 0), so every method keeps working after FLUSHALL.
+commands can never leave an id in two places or in none. After FLUSHALL or a restart the first
+XADD recreates the stream without its group; ``take()`` then meets NOGROUP, creates the group
+at id 0 (so nothing enqueued meanwhile is skipped) and retries once. Every other method works
+on missing keys as they are (XACK and XDEL answer 0, HMGET nil).
 
 One message costs 3 round trips in the normal path: ``enqueue`` (one script for any number of
 ids), ``take`` (one script reclaiming idle entries and reading new ones, shared by up to
@@ -44,26 +46,11 @@ import redis.asyncio
 from redis.exceptions import ResponseError
 
 GROUP = "workers"
-DELAYED = "delayed"  # the held-index value of an id waiting in the sorted set
 
-# Shared by the scripts that write the stream. After FLUSHALL/restart the stream is gone and
-# XADD alone would recreate it without the group; creating both here (group at id 0, so the
-# entries added next are delivered) keeps every method working without a prior ensure().
-_ENSURE_GROUP = """
-local function ensure_group(stream, group)
-  if redis.call('EXISTS', stream) == 0 then
-    redis.call('XGROUP', 'CREATE', stream, group, '0', 'MKSTREAM')
-  end
-end
-"""
-
-# KEYS: stream, held   ARGV: group, id...   → number of ids newly made ready
-_ENQUEUE = (
-    _ENSURE_GROUP
-    + """
-ensure_group(KEYS[1], ARGV[1])
+# KEYS: stream, held   ARGV: id...   → number of ids newly made ready
+_ENQUEUE = """
 local added = 0
-for i = 2, #ARGV do
+for i = 1, #ARGV do
   local id = ARGV[i]
   if redis.call('HEXISTS', KEYS[2], id) == 0 then
     redis.call('HSET', KEYS[2], id, redis.call('XADD', KEYS[1], '*', 'm', id))
@@ -72,7 +59,6 @@ for i = 2, #ARGV do
 end
 return added
 """
-)
 
 # KEYS: stream, delayed, held   ARGV: group, id, at   → 1 if a ready/in-flight entry was moved
 _SCHEDULE = """
@@ -88,29 +74,23 @@ redis.call('HSET', KEYS[3], ARGV[2], 'delayed')
 return moved
 """
 
-# KEYS: stream, delayed, held   ARGV: group, now, limit   → number moved to the stream
-_PROMOTE = (
-    _ENSURE_GROUP
-    + """
-local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[2], 'LIMIT', 0, ARGV[3])
-if #ids == 0 then return 0 end
-ensure_group(KEYS[1], ARGV[1])
+# KEYS: stream, delayed, held   ARGV: now, limit   → number moved to the stream
+_PROMOTE = """
+local ids = redis.call('ZRANGEBYSCORE', KEYS[2], '-inf', ARGV[1], 'LIMIT', 0, ARGV[2])
 for _, id in ipairs(ids) do
   redis.call('ZREM', KEYS[2], id)
   redis.call('HSET', KEYS[3], id, redis.call('XADD', KEYS[1], '*', 'm', id))
 end
 return #ids
 """
-)
 
 # KEYS: stream   ARGV: group, consumer, count, min_idle_ms
 # → flat list: entry id, message id, deliveries, ...  (reclaimed first, then new ones)
-# XAUTOCLAIM does not return delivery counts, so each reclaimed entry's is read with a one-entry
-# XPENDING inside the script (reclaims are rare; the normal path reads nothing extra).
-_TAKE = (
-    _ENSURE_GROUP
-    + """
-ensure_group(KEYS[1], ARGV[1])
+# Reclaims use XAUTOCLAIM JUSTID and read each entry themselves: without JUSTID, Redis 6.2
+# answers a bare nil for an entry deleted while pending, so its id could never be acknowledged
+# and every later take would meet it again. JUSTID does not count the hand-out, so the script
+# sets the count (XCLAIM RETRYCOUNT). Reclaims are rare; the normal path reads nothing extra.
+_TAKE = """
 local out = {}
 local n = 0
 local left = tonumber(ARGV[3])
@@ -121,17 +101,19 @@ local function field_m(fields)
   return false
 end
 local claimed = redis.call('XAUTOCLAIM', KEYS[1], ARGV[1], ARGV[2], ARGV[4], '0-0',
-                           'COUNT', left)
-for _, e in ipairs(claimed[2]) do
-  local id = e[2] and field_m(e[2])
+                           'COUNT', left, 'JUSTID')
+for _, eid in ipairs(claimed[2]) do
+  local entry = redis.call('XRANGE', KEYS[1], eid, eid)[1]
+  local id = entry and field_m(entry[2])
   if id then
-    local p = redis.call('XPENDING', KEYS[1], ARGV[1], e[1], e[1], 1)
-    out[n + 1], out[n + 2], out[n + 3] = e[1], id, p[1][4]
+    local count = redis.call('XPENDING', KEYS[1], ARGV[1], eid, eid, 1)[1][4] + 1
+    redis.call('XCLAIM', KEYS[1], ARGV[1], ARGV[2], 0, eid, 'RETRYCOUNT', count, 'JUSTID')
+    out[n + 1], out[n + 2], out[n + 3] = eid, id, count
     n = n + 3
     left = left - 1
   else
-    -- Redis 6.2 keeps deleted entries in the pending list (7.0 drops them); not ours to hold
-    redis.call('XACK', KEYS[1], ARGV[1], e[1])
+    -- deleted behind our back (7.0 drops such ids from the pending list itself; 6.2 does not)
+    redis.call('XACK', KEYS[1], ARGV[1], eid)
   end
 end
 if left > 0 then
@@ -152,7 +134,6 @@ if left > 0 then
 end
 return out
 """
-)
 
 # KEYS: stream, held   ARGV: group, entry id, message id   → 1 if this call acknowledged it
 # The held index is cleared only if it still points at this entry: the id may have been
@@ -235,13 +216,11 @@ class DeliveryQueue:
         delayed) are left where they are. Returns how many were added.
 
         Leaving a delayed id alone keeps a reconciler that races a worker's retry from
-        cutting the backoff short. Each id costs the script a few µs inside Redis, which runs
-        nothing else meanwhile: pass batches (the bench times 1,000), not the whole outbox."""
+        cutting the backoff short. Redis runs nothing else while the script runs (~6-8 µs per
+        id measured): pass batches of about 1,000, not the whole outbox."""
         if not message_ids:
             return 0
-        added = await self._enqueue(
-            keys=[self.stream_key, self.held_key], args=[GROUP, *message_ids]
-        )
+        added = await self._enqueue(keys=[self.stream_key, self.held_key], args=list(message_ids))
         return int(added)
 
     async def schedule(self, message_id: str, at: float) -> None:
@@ -257,7 +236,7 @@ class DeliveryQueue:
         atomically. Returns how many moved."""
         moved = await self._promote(
             keys=[self.stream_key, self.delayed_key, self.held_key],
-            args=[GROUP, repr(float(now)), limit],
+            args=[repr(float(now)), limit],
         )
         return int(moved)
 
@@ -276,9 +255,10 @@ class DeliveryQueue:
         try:
             return await self._take_once(consumer, count, block_ms)
         except ResponseError as exc:
-            # the group was removed while the stream stayed (e.g. a partial reset): recreate it
-            # at id 0, so nothing waiting is skipped, and retry once
-            if "NOGROUP" not in str(exc):
+            # after FLUSHALL/restart the stream is missing or was recreated by a bare XADD:
+            # make the group at id 0, so nothing enqueued meanwhile is skipped, and retry once.
+            # Redis 7 answers a read blocked on a stream deleted meanwhile with UNBLOCKED.
+            if "NOGROUP" not in str(exc) and "UNBLOCKED" not in str(exc):
                 raise
             await self.ensure()
             return await self._take_once(consumer, count, block_ms)
@@ -317,6 +297,7 @@ class DeliveryQueue:
         return {mid for mid, value in zip(message_ids, values, strict=True) if value is not None}
 
     async def depth(self) -> QueueDepth:
+        """How many ids are ready, delayed and in flight, in one round trip."""
         ready, delayed, in_flight = await self._depth(
             keys=[self.stream_key, self.delayed_key], args=[GROUP]
         )

@@ -176,7 +176,13 @@ class DeliveryWorker:
             )
             status = response.status_code
             verdict = judge_status(status, response.headers.get("retry-after"), started)
-        except httpx.HTTPError as exc:
+        except Exception as exc:
+            # Not only httpx.HTTPError: httpx raises InvalidURL (e.g. a port that is no
+            # number) outside that tree, and anyio an ExceptionGroup(OverflowError) for a
+            # port out of range, both for endpoints registration accepts. Escaping here they
+            # failed the whole round: no attempt row, and the outcomes of the other messages
+            # in it (some already delivered) were lost, so those were sent again later.
+            # judge_error names InvalidURL permanent and retries the rest.
             verdict = judge_error(exc)
             error = verdict.reason
         latency_ms = int((time.perf_counter() - begin) * 1000)
