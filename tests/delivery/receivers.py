@@ -51,6 +51,11 @@ class Receiver:
         return False
 
 
+class _Server(ThreadingHTTPServer):
+    # socketserver's default listen backlog of 5 drops connections when a worker opens 32
+    request_queue_size = 128
+
+
 @contextmanager
 def receiver(behaviour: Behaviour | None = None) -> Iterator[Receiver]:
     state = Receiver("", behaviour or Behaviour())
@@ -83,7 +88,7 @@ def receiver(behaviour: Behaviour | None = None) -> Iterator[Receiver]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    server = _Server(("127.0.0.1", 0), Handler)
     server.daemon_threads = True
     state.url = f"http://127.0.0.1:{server.server_address[1]}/gateway/inbox"
     thread = threading.Thread(target=server.serve_forever, daemon=True)
