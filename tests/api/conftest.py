@@ -20,7 +20,7 @@ from gateway.nodes.service import add_node
 from gateway.runtime import Runtime
 from gateway.server import BackgroundServer, Gateway, uvicorn_config
 from gateway.settings import Settings
-from gateway.time_source import ManualTime
+from gateway.time_source import ManualTime, TimeSource
 from tests.conftest import STACKS, stack_urls
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -44,7 +44,7 @@ def example(name: str, **changes: Any) -> dict[str, Any]:
 class Harness:
     url: str
     runtime: Runtime
-    time: ManualTime
+    time: Any  # ManualTime in API tests (set, advance); real time in delivery tests
     clients: list[httpx.Client] = field(default_factory=list)
 
     def token(
@@ -82,8 +82,17 @@ class Harness:
 
 
 @contextmanager
-def running_gateway(kind: str, tmp: Path) -> Iterator[Harness]:
-    """A gateway on a real port over one backend stack ("embedded" or "services")."""
+def running_gateway(
+    kind: str,
+    tmp: Path,
+    *,
+    worker: bool = False,
+    clock: TimeSource | None = None,
+    **overrides: Any,
+) -> Iterator[Harness]:
+    """A gateway on a real port over one backend stack ("embedded" or "services"); with
+    ``worker`` its delivery worker runs in-process. ``clock`` defaults to a ManualTime at START."""
+    time_source = clock or ManualTime(START)
     with stack_urls(kind, tmp) as (database_url, redis_url):
         # token_cache_s=0: a revocation in a test takes effect at once (the cache has its
         # own tests)
@@ -91,21 +100,21 @@ def running_gateway(kind: str, tmp: Path) -> Iterator[Harness]:
             data_dir=tmp / "data",
             database_url=database_url,
             redis_url=redis_url,
-            token_cache_s=0,
+            **{"token_cache_s": 0, **overrides},
         )
-        clock = ManualTime(START)
-        with (
-            Gateway(settings, time_source=clock) as runtime,
-            BackgroundServer(
-                uvicorn_config(runtime, "127.0.0.1", 0, log_level="warning")
-            ) as server,
-        ):
-            harness = Harness(f"http://127.0.0.1:{server.port}", runtime, clock)
-            try:
-                yield harness
-            finally:
-                for client in harness.clients:
-                    client.close()
+        with Gateway(settings, time_source=time_source) as runtime:
+            if worker and runtime.redis_url.startswith("redis://"):
+                # the machine's shared Redis: start from an empty delivery schedule
+                for key in runtime.redis.scan_iter("gw:delivery*"):
+                    runtime.redis.delete(key)
+            config = uvicorn_config(runtime, "127.0.0.1", 0, worker=worker, log_level="warning")
+            with BackgroundServer(config) as server:
+                harness = Harness(f"http://127.0.0.1:{server.port}", runtime, time_source)
+                try:
+                    yield harness
+                finally:
+                    for client in harness.clients:
+                        client.close()
 
 
 @pytest.fixture(params=STACKS)

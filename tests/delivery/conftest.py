@@ -11,11 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.server import BackgroundServer, Gateway, uvicorn_config
-from gateway.settings import Settings
 from gateway.time_source import SystemTime
-from tests.api.conftest import TIMEOUT, Harness
-from tests.conftest import STACKS, stack_urls
+from tests.api.conftest import TIMEOUT, Harness, running_gateway
+from tests.conftest import STACKS
 
 FAST = {
     "delivery_timeout_s": 0.5,
@@ -30,27 +28,11 @@ FAST = {
 
 @contextmanager
 def pushing_gateway(kind: str, tmp: Path, **overrides: Any) -> Iterator[Harness]:
-    with stack_urls(kind, tmp) as (database_url, redis_url):
-        settings = Settings(
-            data_dir=tmp / "data",
-            database_url=database_url,
-            redis_url=redis_url,
-            token_cache_s=0,
-            **{**FAST, **overrides},
-        )
-        with Gateway(settings, time_source=SystemTime()) as runtime:
-            if runtime.redis_url.startswith("redis://"):
-                # the machine's shared Redis: start from an empty delivery schedule
-                for key in runtime.redis.scan_iter("gw:delivery*"):
-                    runtime.redis.delete(key)
-            config = uvicorn_config(runtime, "127.0.0.1", 0, worker=True, log_level="warning")
-            with BackgroundServer(config) as server:
-                harness = Harness(f"http://127.0.0.1:{server.port}", runtime, SystemTime())  # type: ignore[arg-type]
-                try:
-                    yield harness
-                finally:
-                    for client in harness.clients:
-                        client.close()
+    """The API harness with the delivery worker running, on real time and FAST settings."""
+    with running_gateway(
+        kind, tmp, worker=True, clock=SystemTime(), **{**FAST, **overrides}
+    ) as harness:
+        yield harness
 
 
 @pytest.fixture(params=STACKS)
