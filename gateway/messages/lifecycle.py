@@ -35,9 +35,6 @@ RESPONSE_LABELS = {
     "overdue": "已超期",
 }
 
-# States in which a message still sits in its recipient's inbox (not yet acknowledged).
-_BEFORE_ACK = frozenset({"routed", "delivered"})
-
 
 def needs_answer(message_type: str) -> bool:
     return message_type in REQUEST_TYPES
@@ -63,7 +60,3 @@ def answered_response(answered_at: datetime, due_at: datetime | None) -> str:
     if due_at is None or answered_at <= due_at:
         return "answered_on_time"
     return "answered_late"
-
-
-def state_after_ack(state: str) -> str:
-    return "acknowledged" if state in _BEFORE_ACK else state

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, literal, select, update
+from sqlalchemy import bindparam, case, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -192,15 +192,9 @@ def mark_pulled(session: Session, message_ids: Sequence[str], now: datetime) -> 
         .values(
             delivery="pulled",
             delivered_at=func.coalesce(C.delivered_at, now),
-            state=_case_state_delivered(),
+            state=case((C.state == "routed", "delivered"), else_=C.state),
         )
     )
-
-
-def _case_state_delivered() -> Any:
-    from sqlalchemy import case
-
-    return case((C.state == "routed", "delivered"), else_=C.state)
 
 
 def acknowledge(session: Session, node_code: str, message_id: str, now: datetime) -> Stored | None:
@@ -214,16 +208,10 @@ def acknowledge(session: Session, node_code: str, message_id: str, now: datetime
         .values(
             acknowledged_at=now,
             delivered_at=func.coalesce(C.delivered_at, now),
-            state=_case_state_acknowledged(),
+            state=case((C.state.in_(("routed", "delivered")), "acknowledged"), else_=C.state),
         )
     )
     return stored
-
-
-def _case_state_acknowledged() -> Any:
-    from sqlalchemy import case
-
-    return case((C.state.in_(("routed", "delivered")), "acknowledged"), else_=C.state)
 
 
 def acknowledged_at(session: Session, message_id: str) -> datetime | None:

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 
 from gateway.messages import lifecycle
 from gateway.messages.models import MessageRow
+from gateway.routing.table import UNMATCHED_LABELS
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 
@@ -36,6 +37,7 @@ def lifecycle_view(
         "response": response,
         "response_label": lifecycle.RESPONSE_LABELS.get(response),
         "unmatched_reason": row.unmatched_reason,
+        "unmatched_reason_label": UNMATCHED_LABELS.get(row.unmatched_reason or ""),
         "answer_id": row.answer_id,
         "due_provisional": row.due_provisional,
         "submitted_on_time": row.submitted_on_time,

@@ -44,6 +44,7 @@ def test_address_decides_or_the_message_waits(
     assert (msg["message_id"] in inbox_ids) == (state == "routed")
     status = residence.get(f"/api/v1/messages/{msg['message_id']}").json()
     assert status["unmatched_reason"] == reason
+    assert (status["unmatched_reason_label"] is None) == (reason is None)
     assert (status["timestamps"]["due_at"] is None) == (state == "unmatched")
 
 

@@ -79,3 +79,17 @@ def test_unanswered_notification_becomes_overdue_when_its_deadline_passes(gw: Ha
     gw.time.advance(timedelta(minutes=2))  # 2026-11-30 16:01 UTC = 12-01 00:01 Shanghai
     status = residence.get(f"/api/v1/messages/{mid}").json()
     assert status["response"] == "overdue"
+
+
+def test_overdue_sweep_writes_down_what_the_clock_already_shows(gw: Harness) -> None:
+    from gateway.messages.repository import mark_overdue
+
+    mid, residence, _origin = _notify(gw)
+    with gw.runtime.writing() as session:
+        assert mark_overdue(session, gw.time.now()) == 0  # not due yet
+        session.commit()
+    gw.time.advance(timedelta(days=8))
+    with gw.runtime.writing() as session:
+        assert mark_overdue(session, gw.time.now()) == 1
+        session.commit()
+    assert residence.get(f"/api/v1/messages/{mid}").json()["response"] == "overdue"
