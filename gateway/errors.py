@@ -11,7 +11,8 @@
     │   ├── CalendarDataError         a holiday schedule file is malformed (path, line, rule)
     │   └── DivisionDataError         a division or village table file is malformed
     └── NotFound                      a thing asked for by key does not exist
-        └── UnknownDivision           a division code not in any table
+        ├── UnknownDivision           a division code not in any table
+        └── UnknownProfile            no adapter mapping profile of that name
 
 Each error knows its RFC 9457 fields (``status``, ``title``, ``problem_type``) so the HTTP edge
 maps them in one handler, and the CLI prints the same JSON.
@@ -122,3 +123,8 @@ class NotFound(GatewayError):
 class UnknownDivision(NotFound):
     title = "Unknown division code / 区划代码不存在"
     slug = "unknown-division"
+
+
+class UnknownProfile(NotFound):
+    title = "Unknown mapping profile / 映射配置不存在"
+    slug = "unknown-profile"

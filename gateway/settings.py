@@ -30,6 +30,9 @@ class Settings(BaseSettings):
     # Key of the digest that orders pushes about one person (never the ID number itself).
     # The default is for development; set your own in production.
     person_key_secret: str = "development-only-person-key"  # noqa: S105  # documented dev default
+    # Key the per-node push signing secrets are derived from (gateway node push-secret CODE);
+    # changing it changes every node's secret. The default is for development; set your own.
+    push_signing_key: str = "development-only-push-signing-key"  # documented dev default
 
     # Push delivery (gateway worker)
     delivery_timeout_s: float = 10.0  # one HTTP attempt, connect + read

@@ -19,6 +19,7 @@ from gateway.delivery.worker import DeliveryWorker, http_client
 from gateway.embedded_redis import async_redis_client
 from gateway.messages import endpoints as message_endpoints
 from gateway.messages.writer import GroupWriter
+from gateway.records import endpoints as record_endpoints
 from gateway.runtime import Runtime
 from message_schemas.v1.envelope import Message
 
@@ -90,6 +91,7 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(message_endpoints.router)
     app.include_router(calendar_endpoints.router)
+    app.include_router(record_endpoints.router)
     _publish_message_schema(app)
     return app
 

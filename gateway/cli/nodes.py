@@ -1,4 +1,4 @@
-"""`gateway node add|list|revoke` — 节点与令牌管理 / nodes and their tokens."""
+"""`gateway node add|list|revoke|push-secret` — 节点与令牌管理 / nodes and their tokens."""
 
 from __future__ import annotations
 
@@ -10,17 +10,31 @@ from gateway.cli.common import fail, print_json, runtime
 from gateway.errors import GatewayError
 from gateway.nodes import repository
 from gateway.nodes.models import ROLE_LABELS
-from gateway.nodes.service import add_node, revoke_node
+from gateway.nodes.service import (
+    add_node,
+    node_push_secret,
+    receiver_push_secret,
+    revoke_node,
+)
 
 app = typer.Typer(
     no_args_is_help=True,
     help="节点（接入系统）与令牌管理。Register nodes and issue their tokens.",
 )
 
+# shown with every push secret: who it is for and how to see it again
+_RECEIVER_NOTE = (
+    "推送签名密钥交给该节点的接收端，用于验证推送（docs/delivery.md）；"
+    "可用 gateway node push-secret 再次查看。"
+    "Give the push secret to the node's receiver to verify pushes (docs/delivery.md); "
+    "gateway node push-secret shows it again."
+)
+
 
 @app.command(
     "add",
-    help="注册节点并签发令牌（令牌只显示这一次）。Register a node; prints its token once.",
+    help="注册节点并签发令牌（令牌只显示这一次），有推送地址时另给推送签名密钥。"
+    "Register a node; prints its token once (and its push secret with --endpoint).",
 )
 def add(
     code: Annotated[str, typer.Argument(help="区划代码 / division code the node acts for")],
@@ -40,16 +54,20 @@ def add(
         except GatewayError as exc:
             fail(exc)
         session.commit()
-        print_json(
-            {
-                "code": row.code,
-                "name": row.name,
-                "role": row.role,
-                "endpoint": row.endpoint,
-                "token": token,
-                "note": "令牌只显示这一次，请妥善保存。The token is shown only once.",
-            }
-        )
+        shown: dict[str, object] = {
+            "code": row.code,
+            "name": row.name,
+            "role": row.role,
+            "endpoint": row.endpoint,
+            "token": token,
+            "note": "令牌只显示这一次，请妥善保存。The token is shown only once.",
+        }
+        if row.endpoint is not None and row.role == "node":
+            shown["push_secret"] = receiver_push_secret(
+                row.id, row.code, rt.settings.push_signing_key
+            )
+            shown["push_secret_note"] = _RECEIVER_NOTE
+        print_json(shown)
 
 
 @app.command("list", help="列出节点（不显示令牌）。List nodes (tokens are never shown).")
@@ -83,3 +101,24 @@ def revoke(code: Annotated[str, typer.Argument(help="区划代码 / division cod
             fail(exc)
         session.commit()
         print_json({"code": code, "revoked": count})
+
+
+@app.command(
+    "push-secret",
+    help="显示在用节点的推送签名密钥（交给其接收端验证推送）。"
+    "Show an active node's push signing secret (for its receiver to verify pushes).",
+)
+def push_secret_(code: Annotated[str, typer.Argument(help="区划代码 / division code")]) -> None:
+    with runtime() as rt, rt.session() as session:
+        try:
+            receiver, secret = node_push_secret(session, code, rt.settings.push_signing_key)
+        except GatewayError as exc:
+            fail(exc)
+        print_json(
+            {
+                "code": receiver.code,
+                "endpoint": receiver.endpoint,
+                "push_secret": secret,
+                "note": _RECEIVER_NOTE,
+            }
+        )

@@ -22,6 +22,7 @@ D, M, N, A = DELIVERIES.c, MESSAGES.c, NODES.c, ATTEMPTS.c
 class Claimed:
     message_id: str
     node_code: str
+    node_id: int  # the node's row: its push signing secret derives from it
     endpoint: str
     attempt_no: int  # the number of this attempt (1 = first)
     window_start: datetime  # the give-up clock started here
@@ -42,6 +43,7 @@ _CANDIDATES = select(
     D.person_key,
     D.attempts,
     D.window_start,
+    N.id.label("node_id"),
     N.endpoint,
     N.delivery_paused,
     M.envelope,
@@ -131,7 +133,13 @@ def claim(
             continue
         claimed.append(
             Claimed(
-                r.message_id, r.node_code, r.endpoint, r.attempts + 1, r.window_start, r.envelope
+                message_id=r.message_id,
+                node_code=r.node_code,
+                node_id=r.node_id,
+                endpoint=r.endpoint,
+                attempt_no=r.attempts + 1,
+                window_start=r.window_start,
+                envelope=r.envelope,
             )
         )
 

@@ -20,9 +20,10 @@ import socket
 import time
 import uuid
 from collections.abc import Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
 import httpx
+from standardwebhooks.webhooks import Webhook
 
 from gateway.delivery import repository
 from gateway.delivery.metrics import METRICS
@@ -36,6 +37,7 @@ from gateway.delivery.policy import (
 )
 from gateway.delivery.queue import DeliveryQueue, Job
 from gateway.delivery.repository import Claimed, Outcome
+from gateway.nodes.push_secret import push_secret
 from gateway.runtime import Runtime
 
 log = logging.getLogger("gateway.delivery")
@@ -60,6 +62,8 @@ class DeliveryWorker:
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.rng = rng or random.Random()  # noqa: S311  # jitter, not secrets
         self.batch = max(1, self.settings.delivery_concurrency // ROUNDS_IN_FLIGHT)
+        # (node row id, code) → its signer; a few thousand nodes at most, derived once each
+        self._signers: dict[tuple[int, str], Webhook] = {}
 
     def now(self) -> datetime:
         return self.runtime.time.now()
@@ -159,6 +163,29 @@ class DeliveryWorker:
         for o in outcomes:
             METRICS.attempts.labels(outcome=o.state).inc()
 
+    def _signer(self, item: Claimed) -> Webhook:
+        key = (item.node_id, item.node_code)
+        signer = self._signers.get(key)
+        if signer is None:
+            secret = push_secret(self.settings.push_signing_key, item.node_id, item.node_code)
+            signer = self._signers[key] = Webhook(secret)
+        return signer
+
+    def _headers(self, item: Claimed, at: datetime) -> dict[str, str]:
+        """The push's headers, signed (Standard Webhooks) over the envelope as sent."""
+        seconds = int(at.timestamp())
+        # Webhook.sign reads the datetime's wall clock as UTC (replace(tzinfo=utc)): give it
+        # a UTC one, whole seconds, so the signature covers exactly the timestamp header
+        signed_at = datetime.fromtimestamp(seconds, UTC)
+        return {
+            "Content-Type": "application/json",
+            "Gateway-Message-Id": item.message_id,
+            "Gateway-Delivery-Id": f"{item.message_id}/{item.attempt_no}",
+            "webhook-id": item.message_id,
+            "webhook-timestamp": str(seconds),
+            "webhook-signature": self._signer(item).sign(item.message_id, signed_at, item.envelope),
+        }
+
     async def _send(self, item: Claimed) -> Outcome:
         started = self.now()
         begin = time.perf_counter()
@@ -167,12 +194,9 @@ class DeliveryWorker:
         try:
             response = await self.client.post(
                 item.endpoint,
-                content=item.envelope.encode(),
-                headers={
-                    "Content-Type": "application/json",
-                    "Gateway-Message-Id": item.message_id,
-                    "Gateway-Delivery-Id": f"{item.message_id}/{item.attempt_no}",
-                },
+                # the UTF-8 bytes of the very string signed in _headers
+                content=item.envelope.encode("utf-8"),
+                headers=self._headers(item, started),
             )
             status = response.status_code
             verdict = judge_status(status, response.headers.get("retry-after"), started)

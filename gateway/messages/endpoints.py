@@ -36,7 +36,7 @@ def _prepare(
     return ingestor, ingestor.prepare(items)
 
 
-async def _ingest(
+async def ingest(
     request: Request, runtime: Runtime, principal: Principal, items: list[bytes]
 ) -> list[ItemResult]:
     """Validate (CPU, no database), then hand the writes to the group writer, which answers
@@ -64,7 +64,7 @@ async def _ingest(
 async def submit_one(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     require_role(principal, "node")
     body = await request.body()
-    [result] = await _ingest(request, runtime, principal, [body])
+    [result] = await ingest(request, runtime, principal, [body])
     if result.error is not None:
         raise result.error
     assert result.accepted is not None
@@ -118,7 +118,7 @@ def _item_json(result: ItemResult) -> dict[str, Any]:
 async def submit_batch(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     require_role(principal, "node")
     items = _batch_items(await request.body(), runtime.settings.max_batch_items)
-    results = await _ingest(request, runtime, principal, items)
+    results = await ingest(request, runtime, principal, items)
     accepted = sum(1 for r in results if r.accepted is not None)
     body = {
         "accepted": accepted,

@@ -19,10 +19,31 @@ def add(session: Session, row: NodeRow) -> NodeRow:
     return row
 
 
-def active_by_code(session: Session, code: str) -> NodeRow | None:
+def active_node_by_code(session: Session, code: str) -> NodeRow | None:
+    """The active row of role ``node`` for a code (a supervisor at the same code is another
+    row: a province office may both exchange messages and supervise)."""
     return session.execute(
-        select(NodeRow).where(C.code == code, C.revoked_at.is_(None))
+        select(NodeRow).where(C.code == code, C.revoked_at.is_(None), C.role == "node")
     ).scalar_one_or_none()
+
+
+@dataclass(frozen=True, slots=True)
+class Receiver:
+    """An active node that messages are routed (and pushed) to."""
+
+    id: int
+    code: str
+    endpoint: str | None
+
+
+def active_receiver(session: Session, code: str) -> Receiver | None:
+    stmt = (
+        select(C.id, C.code, C.endpoint)
+        .where(C.code == code, C.revoked_at.is_(None))
+        .order_by(C.id.desc())
+    )
+    row = session.connection().execute(stmt).first()
+    return Receiver(row.id, row.code, row.endpoint) if row is not None else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +73,7 @@ def list_nodes(session: Session, *, include_revoked: bool = False) -> list[NodeR
 
 def routing_codes(session: Session) -> dict[str, str | None]:
     """Active nodes that receive messages (supervisors and admins do not) → push endpoint."""
-    stmt = select(C.code, C.endpoint).where(C.revoked_at.is_(None), C.role == "node")
+    stmt = select(C.code, C.endpoint).where(C.revoked_at.is_(None))
     return {code: url for code, url in session.connection().execute(stmt)}  # noqa: C416  # Row → pair
 
 

@@ -12,6 +12,7 @@ from gateway.divisions.registry import get_registry
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.nodes import repository
 from gateway.nodes.models import ROLES, NodeRow
+from gateway.nodes.push_secret import push_secret
 from gateway.nodes.tokens import new_token, token_hash
 from gateway.routing.table import NATIONAL, covers
 from message_schemas.errors import FieldError
@@ -71,7 +72,7 @@ def add_node(
         raise InvalidInput("node not registered / 节点未注册", errors=problems)
     if endpoint is not None:
         _check_endpoint(endpoint)
-    if role == "node" and repository.active_by_code(session, code) is not None:
+    if role == "node" and repository.active_node_by_code(session, code) is not None:
         raise Conflict(
             f"an active node already acts for {code} / 该区划已有在用节点",
             errors=[
@@ -88,6 +89,23 @@ def add_node(
         created_at=now,
     )
     return repository.add(session, row), token
+
+
+def receiver_push_secret(node_id: int | None, code: str, signing_key: str) -> str:
+    """The secret the receiver of the node row ``node_id`` verifies its pushes with."""
+    if node_id is None:  # pragma: no cover  # a stored (flushed) row always has its id
+        raise ValueError("the node row is not stored yet")
+    return push_secret(signing_key, node_id, code)
+
+
+def node_push_secret(
+    session: Session, code: str, signing_key: str
+) -> tuple[repository.Receiver, str]:
+    """The active node (role ``node``: the one pushed to) for ``code`` and its push secret."""
+    receiver = repository.active_receiver(session, code)
+    if receiver is None:
+        raise NotFound(f"no active node for {code} / 无在用节点", code=code)
+    return receiver, push_secret(signing_key, receiver.id, receiver.code)
 
 
 def revoke_node(session: Session, code: str, now: datetime) -> int:

@@ -45,6 +45,19 @@ def test_second_active_node_for_a_code_is_refused() -> None:
     assert json.loads(again.stdout)["errors"][0]["rule"] == "node_exists"
 
 
+def test_a_supervisor_and_a_node_may_share_a_code_in_either_order() -> None:
+    """A province office both supervises and exchanges; each role has its own row."""
+    sup = ["node", "add", "430000", "--name", "省监管", "--role", "supervisor"]
+    node = ["node", "add", "430000", "--name", "省节点", "--endpoint", "https://x.example/in"]
+    assert runner.invoke(app, sup).exit_code == 0
+    assert runner.invoke(app, node).exit_code == 0, "a supervisor row must not block the node"
+    shown = runner.invoke(app, ["node", "push-secret", "430000"])
+    assert shown.exit_code == 0, shown.output
+    for code in ("430100", "430200"):
+        assert runner.invoke(app, [*node[:2], code, *node[3:]]).exit_code == 0
+        assert runner.invoke(app, [*sup[:2], code, *sup[3:]]).exit_code == 0
+
+
 def test_bad_code_role_and_endpoint_name_their_fields() -> None:
     bad = runner.invoke(app, ["node", "add", "4305", "--name", "x", "--role", "king"])
     assert bad.exit_code == 1

@@ -1,0 +1,1 @@
+"""Raw county records pushed over HTTP, converted by an adapter profile (adapters/)."""
