@@ -13,7 +13,9 @@ import hashlib
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -67,6 +69,17 @@ class ImportAborted(RuntimeError):
 
 
 _STOP = object()
+IN_FLIGHT = 2  # batches at the gateway at once
+
+
+@dataclass
+class _Pending:
+    batch: list[Converted]
+    todo: list[tuple[Converted, str]]  # (row, digest) sent; the rest were already sent
+    future: Future[dict[str, Any]] | None
+
+    def done(self) -> bool:
+        return self.future is None or self.future.done()
 
 
 class _Sender(threading.Thread):
@@ -92,27 +105,38 @@ class _Sender(threading.Thread):
         self.failure: BaseException | None = None
 
     def run(self) -> None:
-        while True:
-            item = self.inbox.get()
-            if item is _STOP:
-                return
-            if self.failure is not None:
-                continue  # drain so the producer never blocks; nothing more is sent
-            try:
-                issues, batch = item
-                for issue in issues:
-                    self.report.add(issue)
-                if batch:
-                    self._send(batch)
-                if self.on_progress is not None:
-                    self.on_progress(len(issues) + len(batch))
-            except BaseException as exc:  # handed to the producer thread, which raises it
-                self.failure = exc
+        # Up to IN_FLIGHT batches are at the gateway at once (its validation of one overlaps
+        # its commit of another); their answers are taken in order, so the ledger and the
+        # report are written in row order by this thread alone.
+        pending: deque[_Pending] = deque()
+        with ThreadPoolExecutor(IN_FLIGHT, thread_name_prefix="import-post") as posts:
+            while True:
+                item = self.inbox.get()
+                if item is _STOP:
+                    break
+                if self.failure is not None:
+                    continue  # drain so the producer never blocks; nothing more is sent
+                try:
+                    issues, batch = item
+                    for issue in issues:
+                        self.report.add(issue)
+                    if self.on_progress is not None:
+                        self.on_progress(len(issues))
+                    if batch:
+                        pending.append(self._post(posts, batch))
+                    while pending and (len(pending) >= IN_FLIGHT or pending[0].done()):
+                        self._finish(pending.popleft())
+                except BaseException as exc:  # handed to the producer thread, which raises it
+                    self.failure = exc
+            while pending:
+                try:
+                    self._finish(pending.popleft())
+                except BaseException as exc:
+                    self.failure = self.failure or exc
 
-    def _send(self, batch: list[Converted]) -> None:
-        s = self.summary
+    def _post(self, posts: ThreadPoolExecutor, batch: list[Converted]) -> _Pending:
         if self.submitter is None:
-            return
+            return _Pending(batch, [], None)
         digests = [hashlib.sha256(c.body).hexdigest() for c in batch]
         skip = (
             self.ledger.already_sent(
@@ -122,10 +146,20 @@ class _Sender(threading.Thread):
             else set()
         )
         todo = [(c, d) for c, d in zip(batch, digests, strict=True) if c.message_id not in skip]
-        s.already_sent += len(batch) - len(todo)
+        self.summary.already_sent += len(batch) - len(todo)
         if not todo:
-            return
-        answer = self.submitter.submit_batch([c.body for c, _ in todo])
+            return _Pending(batch, [], None)
+        future = posts.submit(self.submitter.submit_batch, [c.body for c, _ in todo])
+        return _Pending(batch, todo, future)
+
+    def _finish(self, pending: _Pending) -> None:
+        if pending.future is not None:
+            self._record(pending.todo, pending.future.result())
+        if self.on_progress is not None:
+            self.on_progress(len(pending.batch))
+
+    def _record(self, todo: list[tuple[Converted, str]], answer: dict[str, Any]) -> None:
+        s = self.summary
         results = answer.get("results", [])
         if len(results) != len(todo):
             raise ImportAborted("网关的批量答复条数不符 / batch answer has the wrong length", s)

@@ -77,7 +77,9 @@ def id_number(prefix6: str, born: date, seq: int) -> str:
 
 
 def _row(rng: random.Random, n: int, today: date) -> dict[str, str]:
-    born = date(1980, 1, 1) + timedelta(days=rng.randrange(0, 365 * 22))
+    # a distinct (birth date, sequence) pair per row up to 4 million rows: made-up people
+    # do not collide into the same ID number
+    born = date(1980, 1, 1) + timedelta(days=n * 7919 % 8030)
     hukou_code, hukou_place = HUKOU_TOWNSHIPS[n % len(HUKOU_TOWNSHIPS)]
     res_code, res_place = RESIDENCE[n % len(RESIDENCE)]
     village = 200 + n % 150
@@ -88,7 +90,7 @@ def _row(rng: random.Random, n: int, today: date) -> dict[str, str]:
         {
             "序号": str(n),
             "姓名": rng.choice(_SURNAMES) + "".join(rng.sample(_GIVEN, 2)),
-            "公民身份号码": id_number("430582", born, n),
+            "公民身份号码": id_number("430582", born, n // 8030),
             "婚姻状况": rng.choice(("初婚", "再婚", "21")),
             "户籍地址": f"{hukou_place}第{village - 199}村民委员会",
             "户籍地区划代码": f"{hukou_code}{village:03d}",

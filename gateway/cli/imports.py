@@ -7,7 +7,6 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any
 
-import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -39,7 +38,7 @@ class ApiSubmitter:
         self.api = api
 
     def submit_batch(self, bodies: Sequence[bytes]) -> dict[str, Any]:
-        return self.api.submit_batch([orjson.loads(body) for body in bodies])
+        return self.api.submit_encoded(bodies)
 
 
 def _print_summary(console: Console, s: ImportSummary) -> None:
