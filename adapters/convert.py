@@ -200,8 +200,8 @@ class Converter:
         column = self.column[path]
         if kind in ("text", "division", "id_number"):
             return text
-        if kind == "date":
-            parsed = _parse_date(text)
+        if kind in ("date", "datetime"):
+            parsed = _parse_date(text) if kind == "date" else _parse_datetime(text)
             if parsed is None:
                 issues.append(
                     RowIssue(
@@ -209,15 +209,6 @@ class Converter:
                     )
                 )
             return parsed
-        if kind == "datetime":
-            moment = _parse_datetime(text)
-            if moment is None:
-                issues.append(
-                    RowIssue(
-                        row, column, text, "date_format", "日期无法识别，请填写如 2026-05-01", path
-                    )
-                )
-            return moment
         if kind == "int":
             digits = text.removesuffix(".0")
             if digits.isdigit():

@@ -9,16 +9,16 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from gateway.api.bodies import listed
 from gateway.api.deps import PrincipalDep, RuntimeDep, require_role
 from gateway.delivery import repository as delivery_repo
-from gateway.errors import Forbidden, GatewayError, InvalidInput, NotFound, PayloadTooLarge
+from gateway.errors import Forbidden, GatewayError, NotFound
 from gateway.messages import repository
 from gateway.messages.service import Ingestor, ItemResult, Prepared, local_day
 from gateway.messages.views import iso, lifecycle_view
 from gateway.messages.writer import GroupWriter
 from gateway.nodes.service import Principal
 from gateway.runtime import Runtime
-from message_schemas.errors import FieldError
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
 
@@ -72,26 +72,8 @@ async def submit_one(request: Request, runtime: RuntimeDep, principal: Principal
 
 
 def _batch_items(body: bytes, limit: int) -> list[bytes]:
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidInput(
-            "malformed JSON / JSON 格式错误",
-            errors=[FieldError("$", "json_invalid", "malformed JSON / JSON 格式错误")],
-        ) from None
-    items = doc.get("messages") if isinstance(doc, dict) else None
-    if not isinstance(items, list):
-        raise InvalidInput(
-            'a batch is {"messages": [...]} / 批量提交格式为 {"messages": [...]}',
-            errors=[FieldError("messages", "list_type", "must be a list of messages")],
-        )
-    if len(items) > limit:
-        raise PayloadTooLarge(
-            f"at most {limit} messages per batch / 每批最多 {limit} 份",
-            errors=[FieldError("messages", "batch_too_large", f"{len(items)} > {limit}")],
-        )
     # Each item is validated exactly as a single submission would be (from JSON bytes).
-    return [orjson.dumps(item) for item in items]
+    return [orjson.dumps(item) for item in listed(body, "messages", limit)]
 
 
 def _item_json(result: ItemResult) -> dict[str, Any]:

@@ -20,34 +20,13 @@ from adapters.convert import Converted, Converter, ProfileMismatch, Rejected
 from adapters.profiles import Profile, ProfileError, load_profile
 from adapters.readers import ReaderError, iter_mappings
 from adapters.report import RowIssue
+from gateway.api.bodies import listed
 from gateway.api.deps import PrincipalDep, RuntimeDep, require_role
-from gateway.errors import InvalidInput, MessageInvalid, PayloadTooLarge, UnknownProfile
+from gateway.errors import InvalidInput, MessageInvalid, UnknownProfile
 from gateway.messages.endpoints import ingest
 from message_schemas.errors import FieldError
 
 router = APIRouter(prefix="/api/v1", tags=["adapters"])
-
-
-def _records(body: bytes, limit: int) -> list[dict[str, Any]]:
-    try:
-        doc = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        raise InvalidInput(
-            "malformed JSON / JSON 格式错误",
-            errors=[FieldError("$", "json_invalid", "malformed JSON / JSON 格式错误")],
-        ) from None
-    records = doc.get("records") if isinstance(doc, dict) else None
-    if not isinstance(records, list) or not all(isinstance(r, dict) for r in records):
-        raise InvalidInput(
-            'records are {"records": [{…}, …]} / 原始记录格式为 {"records": [{…}]}',
-            errors=[FieldError("records", "list_type", "must be a list of objects")],
-        )
-    if len(records) > limit:
-        raise PayloadTooLarge(
-            f"at most {limit} records per request / 每次最多 {limit} 条",
-            errors=[FieldError("records", "batch_too_large", f"{len(records)} > {limit}")],
-        )
-    return records
 
 
 def _issue_json(issue: RowIssue, index: int) -> dict[str, Any]:
@@ -105,7 +84,9 @@ async def submit_records(
 ) -> Response:
     require_role(principal, "node")
     mapping = _profile(profile)
-    records = _records(await request.body(), runtime.settings.max_batch_items)
+    records: list[dict[str, Any]] = listed(
+        await request.body(), "records", runtime.settings.max_batch_items, objects=True
+    )
     if not records:
         return Response(orjson.dumps({"accepted": 0, "rejected": 0, "results": []}))
     converted, _converter = await run_in_threadpool(
