@@ -24,8 +24,9 @@ Each (file, reader) runs in a fresh child process: the child times opening plus 
 the end (imports excluded), notes ``ru_maxrss`` before opening and at the first row; the parent
 takes the peak RSS of the whole child from ``os.wait4``. Linux counts the parent's RSS at fork
 into a child's ``ru_maxrss``, so the files are written by child processes too and the parent
-stays at ~21 MiB; the child's own ``VmHWM`` (``/proc/self/status``) is shown beside it. A sample of the rows (every 97th) is
-hashed so the table shows that every reader read the same values.
+stays at ~21 MiB; the child's own ``VmHWM`` (``/proc/self/status``) is shown beside it. A
+sample of the rows (every 97th) is hashed so the table shows that every reader read the same
+values.
 """
 
 from __future__ import annotations
@@ -349,7 +350,7 @@ def main() -> None:
         folder.mkdir(parents=True, exist_ok=True)
         variants = ["csv", "openpyxl", "xlsxwriter"]
         if importlib.util.find_spec("xlsxwriter") is None:
-            print("skipping the Excel-style file: xlsxwriter is not installed (pip install xlsxwriter)")
+            print("skipping the Excel-style file: xlsxwriter is not installed (pip install it)")
             variants.remove("xlsxwriter")
         files: dict[str, Path] = {}
         for variant in variants:
@@ -357,10 +358,9 @@ def main() -> None:
             path = folder / f"export-{args.rows}-{variant}{suffix}"
             if not path.exists():
                 began = time.perf_counter()
+                module = [sys.executable, "-m", "bench.bench_xlsx_readers"]
                 subprocess.run(
-                    [sys.executable, "-m", "bench.bench_xlsx_readers", "--rows", str(args.rows)]
-                    + ["--write", variant, str(path)],
-                    check=True,
+                    [*module, "--rows", str(args.rows), "--write", variant, str(path)], check=True
                 )
                 print(f"wrote {path.name} in {time.perf_counter() - began:.1f} s")
             files[variant] = path
