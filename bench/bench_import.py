@@ -4,7 +4,7 @@ reading the same file with the same reader, in the same run.
     .venv/bin/python -m bench.bench_import --rows 200000 [--format csv|xlsx]
 
 A synthetic ``floating_women`` export (GB18030 CSV, or XLSX) goes through three child
-processes, each timed from outside and measured for peak RSS (``wait4``):
+processes, each timed from outside and reporting its own peak RSS (``VmHWM``):
   read     – ``open_records`` iterated to the end, nothing else (the baseline);
   convert  – ``gateway import --dry-run`` (read, convert, validate, write the report);
   import   – ``gateway import`` against a running ``gateway serve`` (embedded SQLite + Redis):
@@ -28,7 +28,7 @@ from adapters.samples import sample_rows, write_csv, write_xlsx
 from bench.bench_http import _free_port, _wait
 
 READ_ONLY = """
-import sys, time
+import sys
 from pathlib import Path
 from adapters.readers import open_records
 n = 0
@@ -37,24 +37,44 @@ with open_records(Path(sys.argv[1])) as reader:
         n += 1
 print(n)
 """
+# Runs a command in this interpreter and prints the process's own peak RSS (VmHWM) last:
+# wait4's ru_maxrss also counts the parent's memory at fork, which is not the child's doing.
+PEAK = """
+import atexit, runpy, sys
+def peak():
+    with open("/proc/self/status") as f:
+        hwm = next(line for line in f if line.startswith("VmHWM"))
+    print("peak_kib", hwm.split()[1], flush=True)
+atexit.register(peak)
+sys.argv = sys.argv[1:]
+if sys.argv[0] == "gateway":
+    from gateway.cli.main import app
+    app()
+else:
+    runpy.run_path(sys.argv[0], run_name="__main__")
+"""
 
 
 def _child(cmd: list[str], env: dict[str, str]) -> dict[str, Any]:
     """Run one child to its end: wall time, peak RSS and the last line it printed."""
     started = time.perf_counter()
     with tempfile.TemporaryFile() as out:
-        proc = subprocess.Popen(cmd, env=env, stdout=out, stderr=subprocess.STDOUT)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.Popen(
+            [sys.executable, "-c", PEAK, *cmd], env=env, stdout=out, stderr=subprocess.STDOUT
+        )
+        _pid, status, _usage = os.wait4(proc.pid, 0)
         proc.returncode = os.waitstatus_to_exitcode(status)
         elapsed = time.perf_counter() - started
         out.seek(0)
         text = out.read().decode("utf-8", errors="replace")
     if proc.returncode not in (0, 1):  # 1: some rows were reported, which is fine here
         raise RuntimeError(f"{cmd[:3]} failed ({proc.returncode}): {text[-2000:]}")
+    lines = text.strip().splitlines()
+    peak = next(int(line.split()[1]) for line in reversed(lines) if line.startswith("peak_kib"))
     return {
         "seconds": round(elapsed, 2),
-        "peak_rss_mib": round(usage.ru_maxrss / 1024, 1),  # KiB on Linux
-        "last": text.strip().splitlines()[-1] if text.strip() else "",
+        "peak_rss_mib": round(peak / 1024, 1),
+        "last": next((line for line in reversed(lines) if not line.startswith("peak_kib")), ""),
     }
 
 
@@ -90,8 +110,18 @@ def main() -> None:
             tokens[code] = json.loads(added)["token"]
 
         results: dict[str, Any] = {}
-        results["read"] = _child([py, "-c", READ_ONLY, str(source)], env)
-        dry = [gw, "import", str(source), "--profile", "floating_women", "--sender", "441900"]
+        reader = tmpdir / "read_only.py"
+        reader.write_text(READ_ONLY, encoding="utf-8")
+        results["read"] = _child([str(reader), str(source)], env)
+        dry = [
+            "gateway",
+            "import",
+            str(source),
+            "--profile",
+            "floating_women",
+            "--sender",
+            "441900",
+        ]
         results["convert"] = _child([*dry, "--dry-run", "--report", "csv"], env)
 
         port = _free_port()
