@@ -117,11 +117,11 @@ class _Sender(threading.Thread):
                 if self.failure is not None:
                     continue  # drain so the producer never blocks; nothing more is sent
                 try:
-                    issues, batch = item
+                    issues, batch, rows = item
                     for issue in issues:
                         self.report.add(issue)
                     if self.on_progress is not None:
-                        self.on_progress(len(issues))
+                        self.on_progress(rows - len(batch))  # the batch's rows when answered
                     if batch:
                         pending.append(self._post(posts, batch))
                     while pending and (len(pending) >= IN_FLIGHT or pending[0].done()):
@@ -275,8 +275,10 @@ def run_import(
             try:
                 issues: list[RowIssue] = []
                 batch: list[Converted] = []
+                rows = 0  # in this chunk
                 for raw in reader:
                     summary.rows += 1
+                    rows += 1
                     result = converter.convert(raw)
                     if isinstance(result, Rejected):
                         summary.rejected += 1
@@ -289,10 +291,10 @@ def run_import(
                     if len(batch) >= batch_size or len(issues) >= batch_size:
                         if sender_thread.failure is not None:
                             break
-                        sender_thread.inbox.put((issues, batch))
-                        issues, batch = [], []
-                if sender_thread.failure is None and (issues or batch):
-                    sender_thread.inbox.put((issues, batch))
+                        sender_thread.inbox.put((issues, batch, rows))
+                        issues, batch, rows = [], [], 0
+                if sender_thread.failure is None and rows:
+                    sender_thread.inbox.put((issues, batch, rows))
             finally:
                 sender_thread.inbox.put(_STOP)
                 sender_thread.join()

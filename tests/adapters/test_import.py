@@ -205,3 +205,21 @@ def test_records_endpoint_problems(gw: Harness) -> None:
     assert nested.status_code == 422
     anonymous = httpx.post(f"{gw.url}/api/v1/adapters/floating_women/records", json={})
     assert anonymous.status_code == 401
+
+
+def test_progress_counts_every_row_once(gw: Harness, tmp_path: Path) -> None:
+    source = tmp_path / "export.csv"
+    source.write_bytes((GOLDEN / "export.utf8.csv").read_bytes())
+    seen: list[int] = []
+    with GatewayApi(gw.url, gw.token(RESIDENCE)) as api:
+        summary = run_import(
+            source,
+            load_profile("floating_women"),
+            sender=RESIDENCE,
+            submitter=ApiSubmitter(api),
+            report_path=tmp_path / "r.csv",
+            batch_size=4,
+            on_progress=seen.append,
+        )
+    assert sum(seen) == summary.rows == 25
+    assert summary.accepted == 10
