@@ -8,11 +8,14 @@ import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from importlib import resources
+from pathlib import Path
 from typing import Annotated, Any
+from zoneinfo import ZoneInfo
 
 import httpx
 import typer
 
+from adapters.samples import sample_rows, write_xlsx
 from gateway.nodes.service import add_node
 from gateway.server import BackgroundServer, Gateway, exit_cleanly_on_signals, uvicorn_config
 from gateway.settings import Settings, get_settings
@@ -86,6 +89,7 @@ def demo(
                 f"Gateway at {url}; API docs at {url}/docs",
                 {"tokens": tokens, "data_dir": str(data_dir)},
             )
+            _try_next(url, tokens, data_dir)
             if exit_after:
                 return
             typer.echo("\n按 Ctrl-C 停止。Press Ctrl-C to stop.")
@@ -151,3 +155,21 @@ def _walk(url: str, tokens: dict[str, str]) -> None:
             f"Residence sees the notification {status['state']}, {status['response']}",
             status["timestamps"],
         )
+
+
+def _try_next(url: str, tokens: dict[str, str], data_dir: Path) -> None:
+    """A synthetic county export beside the demo data, and the commands a county would run."""
+    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    export = write_xlsx(data_dir / "示例_育龄妇女导出.xlsx", sample_rows(20, today=today))
+    county = data_dir / "邵东"
+    typer.echo(
+        "\n试一试 / Try next (in another terminal):\n"
+        f"  # 东莞导入本地导出 / the residence imports its export\n"
+        f"  gateway import {export} --profile floating_women --sender {RESIDENCE[0]} "
+        f"--url {url} --token {tokens[RESIDENCE[0]]}\n"
+        f"  # 邵东收取并生成工作簿 / the origin collects into a workbook for its clerks\n"
+        f"  gateway client pull --url {url} --token {tokens[ORIGIN[0]]} --dir {county}\n"
+        f"  # 填写工作簿后发送答复 / send the answers filled in the workbook\n"
+        f"  gateway client answer {county}/收件_….xlsx --url {url} --token {tokens[ORIGIN[0]]} "
+        f"--dir {county}"
+    )

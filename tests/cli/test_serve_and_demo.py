@@ -77,6 +77,10 @@ def test_demo_walks_a_notification_to_its_feedback(tmp_path: Path) -> None:
     assert run.returncode == 0, run.stderr
     assert "answered_on_time" in run.stdout
     assert "按时答复" in run.stdout
+    # the next steps it prints: a sample export to import, and the county client's commands
+    export = tmp_path / "data" / "demo" / "示例_育龄妇女导出.xlsx"
+    assert export.exists() and f"gateway import {export}" in run.stdout
+    assert "gateway client pull" in run.stdout
     pidfile = tmp_path / "data" / "demo" / "redis" / "redis.pid"
     assert not pidfile.exists() or not _alive(int(pidfile.read_text()))
 
