@@ -90,7 +90,7 @@ def _row(rng: random.Random, n: int, today: date) -> dict[str, str]:
         {
             "序号": str(n),
             "姓名": rng.choice(_SURNAMES) + "".join(rng.sample(_GIVEN, 2)),
-            "公民身份号码": id_number("430582", born, n // 8030),
+            "公民身份号码": id_number("430582", born, n // 8030 + 1),
             "婚姻状况": rng.choice(("初婚", "再婚", "21")),
             "户籍地址": f"{hukou_place}第{village - 199}村民委员会",
             "户籍地区划代码": f"{hukou_code}{village:03d}",

@@ -116,7 +116,7 @@ def test_report_matches_golden(name: str, fmt: str, tmp_path: Path) -> None:
     for have, want in zip(got, expected, strict=True):
         for header, h, w in zip(HEADERS, have, want, strict=True):
             assert h == w, f"report row {want[0]}, {header}"
-    assert summary.rows == 25 and summary.converted == 10 and summary.rejected == 15
+    assert summary.rows == 27 and summary.converted == 10 and summary.rejected == 17
     assert summary.issues == len(expected)
 
 

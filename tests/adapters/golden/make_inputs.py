@@ -2,7 +2,7 @@
 
     .venv/bin/python tests/adapters/golden/make_inputs.py
 
-The same 24 rows in three files: UTF-8 CSV, GB18030 CSV, XLSX with a title row. Rows 2–9
+The same 27 rows in three files: UTF-8 CSV, GB18030 CSV, XLSX with a title row. Rows 2–9
 (CSV numbering) are valid, one per category plus an inferred category; the rest each break one
 rule. Expected messages and report: expected_messages.json, expected_report.csv.
 """
@@ -52,6 +52,8 @@ def rows() -> list[dict[str, str]]:
         公民身份号码=id_number("430582", date(1992, 8, 1), 7),
     )
     variant(good[1])  # the same person, category and event date as row 3: not sent twice
+    variant(b, 户籍地区划代码="", 户籍地址="两市塘街道某村")  # confidence 0.6: not guessed
+    variant(b, 户籍地区划代码="", 户籍地址="朝阳区某街道")  # two counties of that name
     return [*good, inferred, no_code, *bad]
 
 
