@@ -223,3 +223,35 @@ def test_progress_counts_every_row_once(gw: Harness, tmp_path: Path) -> None:
         )
     assert sum(seen) == summary.rows == 27
     assert summary.accepted == 10
+
+
+def test_cli_dry_run_reports_beside_the_input_and_sends_nothing(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app
+
+    source = tmp_path / "export.csv"
+    source.write_bytes((GOLDEN / "export.gb18030.csv").read_bytes())
+    args = ["import", str(source), "--profile", "floating_women", "--sender", RESIDENCE]
+    run = CliRunner().invoke(app, [*args, "--dry-run", "--report", "csv"])
+    assert run.exit_code == 1, run.output  # some rows have problems
+    assert "rows=27 converted=10 rejected=17" in run.output.replace("\n", " ")
+    report = _report(tmp_path / "export.错误报告.csv")
+    assert len(report) == 18 and report[0]["列名"] == "公民身份号码"
+    assert not (tmp_path / "导入记录.sqlite").exists()  # a dry run keeps no ledger
+
+
+def test_cli_refuses_a_file_without_the_required_columns(tmp_path: Path) -> None:
+    from typer.testing import CliRunner
+
+    from gateway.cli.main import app
+
+    source = tmp_path / "export.csv"
+    source.write_text("序号,身份证号码,备注\n1,430582199005010025,x\n", encoding="utf-8")
+    run = CliRunner().invoke(
+        app, ["import", str(source), "--profile", "floating_women", "--sender", RESIDENCE,
+              "--dry-run"],
+    )  # fmt: skip
+    assert run.exit_code == 2, run.output
+    assert "姓名" in run.output and "户籍地址" in run.output
+    assert "430582199005010025" not in run.output
