@@ -27,6 +27,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
+from adapters.entries import split_list
 from adapters.profiles import Profile
 from adapters.readers import RawRow
 from adapters.report import RowIssue
@@ -46,7 +47,6 @@ _DATETIME = re.compile(
     r"^(\d{4})[-/.](\d{1,2})[-/.](\d{1,2})[ T](\d{1,2}):(\d{2})(?::(\d{2}))?(?:\.\d+)?$"
 )
 _COMPACT = re.compile(r"^(\d{4})(\d{2})(\d{2})$")
-_LIST_SPLIT = re.compile(r"[、,，;；/]+")
 _TRUE = frozenset({"是", "有", "已", "已办理", "y", "yes", "true", "1", "√"})
 _FALSE = frozenset({"否", "无", "未", "未办理", "n", "no", "false", "0", "×"})
 
@@ -94,22 +94,16 @@ def chinese_part(message: str) -> str:
     return message
 
 
-@lru_cache(maxsize=64)
-def _reverse_labels(table: str, extra: tuple[tuple[str, str], ...]) -> dict[str, str]:
-    """Every accepted word of a code table → wire code: wire codes, catalogue labels, then the
-    profile's local words (which win)."""
+def _words(table: str, local: Mapping[str, str]) -> dict[str, str]:
+    """Every accepted word of a code table → wire code: the catalogue's (codes and Chinese
+    labels), then the profile's local words, which win."""
     catalog = get_catalog()
-    words: dict[str, str] = {}
     if table == "category":
-        for code, category in catalog.categories.items():
-            words[code] = code
-            words[category.label] = code
+        words = {code: code for code in catalog.categories}
+        words.update({c.label: code for code, c in catalog.categories.items()})
     else:
-        for code, label in catalog.tables[table].codes.items():
-            words[code] = code
-            words[label] = code
-    words.update(extra)
-    return words
+        words = catalog.tables[table].words()
+    return {**words, **local}
 
 
 def _table_title(table: str) -> str:
@@ -118,7 +112,7 @@ def _table_title(table: str) -> str:
     return get_catalog().tables[table].label
 
 
-def _choices(table: str, words: Mapping[str, str]) -> str:
+def _choices(table: str) -> str:
     if table == "category":
         labels = [c.label for c in get_catalog().categories.values()]
     else:
@@ -143,11 +137,9 @@ class Converter:
         headers: Iterable[str],
         *,
         sender: str,
-        address_parser: Any = parse_address,
     ) -> None:
         self.profile = profile
         self.sender = sender
-        self._parse_address = address_parser
         present = set(headers)
         # field path → the header it reads in this file (first alias present)
         self.column: dict[str, str] = {}
@@ -165,7 +157,7 @@ class Converter:
             raise ProfileMismatch(missing)
         self._types = profile.field_types
         self._words = {
-            table: _reverse_labels(table, tuple(sorted(profile.labels.get(table, {}).items())))
+            table: _words(table, profile.labels.get(table, {}))
             for table in {t.split(":")[-1] for t in self._types.values() if "code:" in t}
         }
         self._event_field = {
@@ -227,10 +219,7 @@ class Converter:
         words = self._words[table]
         if kind.startswith("list:"):
             out = []
-            for word in _LIST_SPLIT.split(text):
-                word = word.strip()
-                if not word:
-                    continue
+            for word in split_list(text):
                 code = words.get(word)
                 if code is None:
                     issues.append(self._unknown(row, column, text, path, table))
@@ -248,7 +237,7 @@ class Converter:
             column,
             text,
             "unknown_label",
-            f"不是“{_table_title(table)}”的可用填法（可填：{_choices(table, self._words[table])}）",
+            f"不是“{_table_title(table)}”的可用填法（可填：{_choices(table)}）",
             path,
         )
 
@@ -408,7 +397,7 @@ class Converter:
         minimum = self.profile.min_address_confidence
         if "hukou_code" not in subject and "hukou_address" in subject:
             column = self.column["subject.hukou_address"]
-            match: AddressMatch = self._parse_address(subject["hukou_address"])
+            match: AddressMatch = parse_address(subject["hukou_address"])
             if match.code is None or match.confidence < minimum:
                 issues.append(self._unresolved(raw, column, match, "subject.hukou_code"))
             else:
@@ -430,7 +419,7 @@ class Converter:
                     )
         if "residence_code" not in subject and "residence_address" in subject:
             column = self.column["subject.residence_address"]
-            match = self._parse_address(subject["residence_address"])
+            match = parse_address(subject["residence_address"])
             if match.code is None or match.confidence < minimum:
                 # optional in the standard: sent without it, and the clerk is told why
                 warnings.append(self._unresolved(raw, column, match, "subject.residence_code"))

@@ -10,6 +10,7 @@ removed or relabelled by an overlay, so messages valid nationally stay valid.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -19,6 +20,7 @@ from typing import Any
 
 VERSION_DIR = "v1"
 FIELD_TYPES = ("date", "int", "text", "bool", "division")
+_SPACES = re.compile(r"\s+")
 
 
 class CatalogError(ValueError):
@@ -31,6 +33,17 @@ class CodeTable:
     label: str
     label_en: str
     codes: dict[str, str]  # wire code → Chinese label, in file order
+
+    def words(self) -> dict[str, str]:
+        """Every way a clerk may write a code → the wire code: the code itself, or its Chinese
+        label without spaces. Built on each call: overlays add codes after construction."""
+        out = {code: code for code in self.codes}
+        out.update({_SPACES.sub("", label): code for code, label in self.codes.items()})
+        return out
+
+    def code_for(self, text: str) -> str | None:
+        """A clerk's entry (code or Chinese label, spaces ignored) → wire code; None if unknown."""
+        return self.words().get(_SPACES.sub("", text))
 
 
 @dataclass(frozen=True, slots=True)

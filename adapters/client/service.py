@@ -44,10 +44,10 @@ from adapters.client.workbook import (
     parse_code,
     read_answers,
     report_path,
-    split_list,
     write_inbox_workbook,
     write_report,
 )
+from adapters.entries import split_list
 from message_schemas.validate import message_errors
 
 log = logging.getLogger("adapters.client")

@@ -120,7 +120,6 @@ SUBJECT_FIELD_LABELS = {
 }
 SUBJECT_FIELD_TABLES = {"subject.sex": "sex", "subject.marital_status": "marital_status"}
 FIELD_PATH = re.compile(r"^(subject|body\.details)\.[a-z_]+$")
-LIST_SEPARATORS = re.compile(r"[、,，;；\s]+")
 
 _HEADER_FONT = Font(bold=True)
 _ANSWER_FILL = PatternFill("solid", fgColor="FFF2CC")  # the columns to fill, in pale yellow
@@ -164,19 +163,7 @@ def labels(table: str) -> list[str]:
 
 def parse_code(table: str, text: str) -> str | None:
     """A clerk's entry → wire code: the Chinese label or the code itself; None if unknown."""
-    codes = get_catalog().tables[table].codes
-    value = text.strip()
-    if value in codes:
-        return value
-    squeezed = re.sub(r"\s+", "", value)
-    for code, label in codes.items():
-        if squeezed in (label, re.sub(r"\s+", "", label)):
-            return code
-    return None
-
-
-def split_list(text: str) -> list[str]:
-    return [part for part in LIST_SEPARATORS.split(text.strip()) if part]
+    return get_catalog().tables[table].code_for(text)
 
 
 def correction_path(text: str, category: str | None) -> str | None:

@@ -10,7 +10,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any, cast
 from zoneinfo import ZoneInfo
@@ -29,6 +29,7 @@ from gateway.settings import Settings, get_settings
 from tests.api.conftest import Harness, example
 from tests.conftest import STACKS
 from tests.delivery.conftest import pushing_gateway, status, wait_until
+from tests.delivery.receivers import serving
 
 runner = CliRunner()
 KEY = "test-push-signing-key"
@@ -81,16 +82,9 @@ def verifier(secret: str, fail_first: int = 0) -> Iterator[Verifier]:
             self.send_header("Content-Length", "0")
             self.end_headers()
 
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    state.url = f"http://127.0.0.1:{server.server_address[1]}/gateway/inbox"
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
+    with serving(Handler) as url:
+        state.url = url
         yield state
-    finally:
-        server.shutdown()
-        server.server_close()
 
 
 @pytest.fixture(params=STACKS)
