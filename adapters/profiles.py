@@ -154,8 +154,8 @@ def _operator_dir() -> Path:
     return Path(os.environ.get("GATEWAY_DATA_DIR", "gateway-data")) / "profiles"
 
 
-def _sources() -> dict[str, tuple[str, str]]:
-    """Profile name → (origin, TOML text); operator files override packaged ones."""
+@lru_cache(maxsize=1)
+def _packaged() -> dict[str, tuple[str, str]]:
     found: dict[str, tuple[str, str]] = {}
     packaged = resources.files("adapters").joinpath("profiles")
     for entry in sorted(packaged.iterdir(), key=lambda e: e.name):
@@ -164,11 +164,31 @@ def _sources() -> dict[str, tuple[str, str]]:
                 f"adapters/profiles/{entry.name}",
                 entry.read_text(encoding="utf-8"),
             )
-    operator = _operator_dir()
-    if operator.is_dir():
-        for path in sorted(operator.glob("*.toml")):
-            found[path.stem] = (str(path), path.read_text(encoding="utf-8"))
     return found
+
+
+def _operator_files() -> tuple[tuple[str, int, int], ...]:
+    """(path, mtime, size) of the operator's profiles: a changed or new file is read again,
+    an unchanged directory costs one listing per look-up (the records endpoint looks up on
+    every request)."""
+    directory = _operator_dir()
+    if not directory.is_dir():
+        return ()
+    out = []
+    for path in sorted(directory.glob("*.toml")):
+        stat = path.stat()
+        out.append((str(path), stat.st_mtime_ns, stat.st_size))
+    return tuple(out)
+
+
+@lru_cache(maxsize=8)
+def _operator(files: tuple[tuple[str, int, int], ...]) -> dict[str, tuple[str, str]]:
+    return {Path(p).stem: (p, Path(p).read_text(encoding="utf-8")) for p, _m, _s in files}
+
+
+def _sources() -> dict[str, tuple[str, str]]:
+    """Profile name → (origin, TOML text); operator files override packaged ones."""
+    return {**_packaged(), **_operator(_operator_files())}
 
 
 @lru_cache(maxsize=32)

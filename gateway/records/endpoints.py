@@ -43,7 +43,10 @@ def _profile(name: str) -> Profile:
     try:
         return load_profile(name)
     except ProfileError:
-        raise UnknownProfile(f"no mapping profile {name!r} / 没有该映射配置") from None
+        raise UnknownProfile(
+            "no mapping profile of that name / 没有该映射配置",
+            errors=[FieldError("profile", "unknown_profile", "see docs/adapters.md / 见文档")],
+        ) from None
 
 
 def _convert(

@@ -192,6 +192,11 @@ def test_records_endpoint_problems(gw: Harness) -> None:
     unknown = client.post("/api/v1/adapters/nope/records", json={"records": []})
     assert unknown.status_code == 404
     assert unknown.headers["content-type"].startswith("application/problem+json")
+    assert unknown.json()["errors"][0] == {
+        "field": "profile",
+        "rule": "unknown_profile",
+        "message": "see docs/adapters.md / 见文档",
+    }
     missing = client.post(
         "/api/v1/adapters/floating_women/records", json={"records": [{"姓名": "某"}]}
     )
