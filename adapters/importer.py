@@ -161,8 +161,6 @@ class _Sender(threading.Thread):
     def _record(self, todo: list[tuple[Converted, str]], answer: dict[str, Any]) -> None:
         s = self.summary
         results = answer.get("results", [])
-        if len(results) != len(todo):
-            raise ImportAborted("网关的批量答复条数不符 / batch answer has the wrong length", s)
         now = datetime.now(SHANGHAI).isoformat()
         entries = []
         for (converted, digest), result in zip(todo, results, strict=True):

@@ -40,6 +40,27 @@ def example(name: str, **changes: Any) -> dict[str, Any]:
     return doc
 
 
+PROBLEM_JSON = "application/problem+json"
+
+
+def assert_problem(
+    response: httpx.Response, status: int, field: str | None = None, rule: str | None = None
+) -> dict[str, Any]:
+    """An RFC 9457 answer with this status (and, when given, an error at ``field``/``rule``)."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == PROBLEM_JSON
+    body: dict[str, Any] = response.json()
+    assert body["status"] == status
+    assert isinstance(body["type"], str) and body["type"]
+    assert isinstance(body["title"], str) and body["title"]
+    if status == 401:
+        assert response.headers["www-authenticate"] == "Bearer"
+    if field is not None:
+        pairs = [(e["field"], e["rule"]) for e in body.get("errors", [])]
+        assert (field, rule) in pairs, pairs
+    return body
+
+
 @dataclass
 class Harness:
     url: str

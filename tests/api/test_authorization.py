@@ -18,9 +18,13 @@ import pytest
 
 from gateway.errors import InvalidInput
 from gateway.nodes.service import revoke_node
-from tests.api.conftest import TIMEOUT, Harness, example, running_gateway
-
-PROBLEM_JSON = "application/problem+json"
+from tests.api.conftest import (
+    TIMEOUT,
+    Harness,
+    assert_problem,
+    example,
+    running_gateway,
+)
 
 # label → (code, role) of everyone the rows act as
 CAST = {
@@ -89,23 +93,6 @@ def _populate(gw: Harness) -> World:
     send("query_sent", "origin", example("query"))
     messages["unknown"] = str(uuid.uuid4())
     return World(gw, clients, messages)
-
-
-def assert_problem(
-    response: httpx.Response, status: int, field: str | None = None, rule: str | None = None
-) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["title"], str) and body["title"]
-    if status == 401:
-        assert response.headers["www-authenticate"] == "Bearer"
-    if field is not None:
-        pairs = [(e["field"], e["rule"]) for e in body.get("errors", [])]
-        assert (field, rule) in pairs, pairs
-    return body
 
 
 # --- every role against every endpoint -----------------------------------------------------

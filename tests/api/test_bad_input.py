@@ -20,9 +20,8 @@ import pytest
 from sqlalchemy import select
 
 from gateway.messages.models import MessageRow
-from tests.api.conftest import Harness, example, running_gateway
+from tests.api.conftest import Harness, assert_problem, example, running_gateway
 
-PROBLEM_JSON = "application/problem+json"
 MIB = 1 << 20
 DROP = object()  # a value meaning "remove this field"
 
@@ -77,21 +76,6 @@ def stored(cast: Cast) -> Stored:
     response = residence.post("/api/v1/messages", json=first)
     assert response.status_code == 202, response.text
     return Stored(cast.gw, residence, origin, first)
-
-
-def assert_problem(
-    response: httpx.Response, status: int, field: str | None = None, rule: str | None = None
-) -> dict[str, Any]:
-    assert response.status_code == status, response.text
-    assert response.headers["content-type"] == PROBLEM_JSON
-    body: dict[str, Any] = response.json()
-    assert body["status"] == status
-    assert isinstance(body["type"], str) and body["type"]
-    assert isinstance(body["title"], str) and body["title"]
-    if field is not None:
-        pairs = [(e["field"], e["rule"]) for e in body.get("errors", [])]
-        assert (field, rule) in pairs, pairs
-    return body
 
 
 def mutate(doc: dict[str, Any], path: str, value: Any) -> dict[str, Any]:

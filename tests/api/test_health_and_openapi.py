@@ -17,9 +17,7 @@ from gateway.runtime import Runtime
 from gateway.server import BackgroundServer, Gateway, uvicorn_config
 from gateway.settings import Settings
 from gateway.time_source import ManualTime
-from tests.api.conftest import START, TIMEOUT, Harness
-
-PROBLEM_JSON = "application/problem+json"
+from tests.api.conftest import PROBLEM_JSON, START, TIMEOUT, Harness
 
 
 def test_healthz_answers_without_a_token(gw: Harness) -> None:
