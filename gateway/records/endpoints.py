@@ -51,7 +51,7 @@ def _profile(name: str) -> Profile:
 
 def _convert(
     profile: Profile, records: list[dict[str, Any]], sender: str
-) -> tuple[list[Converted | Rejected], Converter]:
+) -> list[Converted | Rejected]:
     try:
         # row numbers count records from 1, as a clerk counts them
         rows = list(iter_mappings(records, first_number=1))
@@ -69,7 +69,7 @@ def _convert(
                 for path, aliases in exc.missing
             ],
         ) from None
-    return [converter.convert(row) for row in rows], converter
+    return [converter.convert(row) for row in rows]
 
 
 @router.post(
@@ -91,10 +91,11 @@ async def submit_records(
         await request.body(), "records", runtime.settings.max_batch_items, objects=True
     )
     if not records:
-        return Response(orjson.dumps({"accepted": 0, "rejected": 0, "results": []}))
-    converted, _converter = await run_in_threadpool(
-        _convert, mapping, records, sender or principal.code
-    )
+        return Response(
+            orjson.dumps({"accepted": 0, "rejected": 0, "results": []}),
+            media_type="application/json",
+        )
+    converted = await run_in_threadpool(_convert, mapping, records, sender or principal.code)
     valid = [(i, c) for i, c in enumerate(converted) if isinstance(c, Converted)]
     answers = await ingest(request, runtime, principal, [c.body for _, c in valid])
     results: list[dict[str, Any]] = [{} for _ in converted]

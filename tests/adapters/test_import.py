@@ -202,6 +202,13 @@ def test_records_endpoint_problems(gw: Harness) -> None:
     )
     assert missing.status_code == 422
     assert {e["rule"] for e in missing.json()["errors"]} == {"column_missing"}
+    empty = client.post("/api/v1/adapters/floating_women/records", json={"records": []})
+    assert empty.status_code == 200 and empty.json() == {
+        "accepted": 0,
+        "rejected": 0,
+        "results": [],
+    }
+    assert empty.headers["content-type"] == "application/json"
     shape = client.post("/api/v1/adapters/floating_women/records", json={"rows": []})
     assert shape.status_code == 422 and shape.json()["errors"][0]["field"] == "records"
     nested = client.post(
