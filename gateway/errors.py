@@ -1,12 +1,14 @@
 """The gateway's error tree, in one place.
 
     GatewayError                      base; carries safe context (never personal data)
+    ├── ItemFailed                    an unexpected error in one submitted item (500 for it)
     ├── MessageInvalid                a message broke the standard: list[FieldError]
     ├── InvalidInput                  a request other than a message is malformed (422)
     ├── PayloadTooLarge               body or batch over its limit (413)
     ├── Unauthenticated               no or unknown bearer token (401)
     ├── Forbidden                     authenticated, but not allowed for this code (403)
     ├── Conflict                      same message id with other content; answered twice (409)
+    ├── ConfigurationError            settings refused at start (names the settings; exit 2)
     ├── ReferenceDataError            reference data could not be used
     │   ├── CalendarDataError         a holiday schedule file is malformed (path, line, rule)
     │   └── DivisionDataError         a division or village table file is malformed
@@ -60,6 +62,15 @@ class GatewayError(Exception):
         return body
 
 
+class ItemFailed(GatewayError):
+    """An unexpected error while deciding or writing one submitted item: it fails that item
+    alone (500 for it), never the other items or requests written with it."""
+
+    status = 500
+    title = "Internal error / 内部错误"
+    slug = "internal"
+
+
 class MessageInvalid(GatewayError):
     status = 422
     title = "Message does not conform to the standard / 报文不符合标准"
@@ -94,6 +105,20 @@ class Conflict(GatewayError):
     status = 409
     title = "Conflict / 冲突"
     slug = "conflict"
+
+
+class ConfigurationError(GatewayError):
+    """The settings cannot be used (a secret missing or public in production, a drill clock in
+    production, a secrets file unreadable): the process refuses to start. ``problems`` lists
+    one line per refused setting, each naming it."""
+
+    status = 500
+    title = "Configuration refused / 配置不可用"
+    slug = "configuration"
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("; ".join(problems))
+        self.problems = problems
 
 
 class ReferenceDataError(GatewayError):

@@ -12,6 +12,11 @@ import logging
 
 import structlog
 
+# Libraries that write request URLs at INFO/DEBUG ("HTTP Request: POST http://user:pw@…?apikey=…"):
+# a push endpoint may carry credentials in its userinfo or query, so they log warnings only.
+# The worker's own "delivery attempt" line names the node, never the URL.
+URL_LOGGERS = ("httpx", "httpcore")
+
 
 def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     shared: list[structlog.types.Processor] = [
@@ -34,3 +39,5 @@ def configure_logging(level: str = "INFO", *, json: bool = True) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    for name in URL_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)

@@ -16,6 +16,7 @@ from gateway.calendar.clock import WorkingDayClock
 from gateway.calendar.service import get_clock
 from gateway.db.engine import make_engine
 from gateway.divisions.registry import get_registry
+from gateway.keys.resolve import resolve_secrets
 from gateway.nodes import repository as nodes_repo
 from gateway.nodes.token_cache import TokenCache
 from gateway.routing.table import RoutingTable
@@ -61,6 +62,8 @@ class Runtime:
         redis: Any = None,
         redis_url: str = "",
     ) -> Runtime:
+        """Raises ConfigurationError when the settings may not run (gateway.keys.resolve)."""
+        settings = resolve_secrets(settings)
         engine = make_engine(settings.resolved_database_url())
         return cls(
             settings=settings,

@@ -13,6 +13,7 @@ import uvicorn
 from gateway.api.app import create_app
 from gateway.db.migrate import upgrade
 from gateway.embedded_redis import EmbeddedRedis, redis_client
+from gateway.keys.resolve import resolve_secrets
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.time_source import TimeSource
@@ -42,17 +43,24 @@ class Gateway:
         self.runtime: Runtime | None = None
 
     def start(self) -> Runtime:
+        """Raises ConfigurationError (before anything is started) when the settings may not
+        run: a secret missing or public in production, a drill clock in production."""
+        self.settings = resolve_secrets(self.settings)
         url = self.settings.redis_url
-        if not url:
-            self.embedded_redis = EmbeddedRedis(self.settings.data_dir)
-            url = self.embedded_redis.url
-        self.runtime = Runtime.create(
-            self.settings,
-            time=self._time,
-            redis=redis_client(url, self.settings),
-            redis_url=url,
-        )
-        upgrade(self.runtime.engine)
+        try:
+            if not url:
+                self.embedded_redis = EmbeddedRedis(self.settings.data_dir)
+                url = self.embedded_redis.url
+            self.runtime = Runtime.create(
+                self.settings,
+                time=self._time,
+                redis=redis_client(url, self.settings),
+                redis_url=url,
+            )
+            upgrade(self.runtime.engine)
+        except BaseException:  # __exit__ does not run when __enter__ fails: stop what started
+            self.stop()
+            raise
         return self.runtime
 
     def stop(self) -> None:

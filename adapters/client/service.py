@@ -463,12 +463,11 @@ class OpenItem:
     sender: str
     due_at: datetime | None
     due_provisional: bool
-    working_days_left: int | None  # negative: overdue by that many working days
+    # Working days from today to the due date; for an overdue item minus the working days
+    # elapsed since it (0 on the weekend right after a Friday deadline: overdue all the same).
+    working_days_left: int | None
     answer_state: str | None
-
-    @property
-    def overdue(self) -> bool:
-        return self.working_days_left is not None and self.working_days_left < 0
+    overdue: bool  # a fact of time: now is past due_at
 
 
 def _refresh_from_view(store: ClientStore, message_id: str, view: Mapping[str, Any]) -> None:
@@ -486,6 +485,7 @@ def _refresh_from_view(store: ClientStore, message_id: str, view: Mapping[str, A
 
 
 def _working_days_left(due: datetime | None, now: datetime) -> int | None:
+    """Working days in (today, due date]; once overdue, minus those in (due date, today]."""
     if due is None:
         return None
     try:
@@ -493,7 +493,10 @@ def _working_days_left(due: datetime | None, now: datetime) -> int | None:
 
         clock = get_clock()
         today = now.astimezone(SHANGHAI).date()
-        return clock.working_days_between(today, due.astimezone(SHANGHAI).date())
+        due_date = due.astimezone(SHANGHAI).date()
+        if now > due:
+            return -clock.working_days_between(due_date, today)
+        return clock.working_days_between(today, due_date)
     except Exception:  # the figure is a convenience; the due date itself is what counts
         log.warning("working-day count unavailable", exc_info=True)
         return None
@@ -524,6 +527,7 @@ def status(
             due_provisional=m.due_provisional,
             working_days_left=_working_days_left(m.due_at, now),
             answer_state=m.answer_state,
+            overdue=m.due_at is not None and now > m.due_at,
         )
         for m in store.open_requests()
     ]

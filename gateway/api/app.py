@@ -7,21 +7,21 @@ import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
-from pydantic import TypeAdapter
+from fastapi import Depends, FastAPI
 
 from gateway import __version__
-from gateway.api import health, metrics, problems
+from gateway.api import health, metrics, openapi, problems
 from gateway.api.limits import BodyLimit
+from gateway.api.params import refuse_repeated_parameters
 from gateway.calendar import endpoints as calendar_endpoints
 from gateway.delivery.queue import DeliveryQueue
 from gateway.delivery.worker import DeliveryWorker, http_client
 from gateway.embedded_redis import async_redis_client
 from gateway.messages import endpoints as message_endpoints
 from gateway.messages.writer import GroupWriter
+from gateway.nodes.revocation import RevocationFollower
 from gateway.records import endpoints as record_endpoints
 from gateway.runtime import Runtime
-from message_schemas.v1.envelope import Message
 
 log = logging.getLogger("gateway.api")
 
@@ -56,6 +56,15 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
         writer.start()
         app.state.writer = writer
         stop = asyncio.Event()
+        # revoked tokens leave this process's cache at once (gateway/nodes/revocation.py)
+        follower = None
+        follower_task = None
+        if runtime.redis_url and runtime.settings.token_cache_s > 0:
+            follower = RevocationFollower(
+                runtime.redis_url, runtime.tokens, runtime.settings.redis_timeout_s
+            )
+            await follower.subscribe()  # before serving; if Redis is away, run() retries
+            follower_task = asyncio.create_task(follower.run(stop), name="token-revocations")
         worker_task = None
         if worker and queue is not None:
             client = http_client(
@@ -71,6 +80,10 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
             if worker_task is not None:
                 await worker_task
                 await client.aclose()
+            if follower is not None and follower_task is not None:
+                follower_task.cancel()  # it may be waiting up to a second for a notice
+                await asyncio.gather(follower_task, return_exceptions=True)
+                await follower.aclose()
             if redis_async is not None:
                 await redis_async.aclose()
 
@@ -79,6 +92,7 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
         version=__version__,
         description=DESCRIPTION,
         lifespan=lifespan,
+        dependencies=[Depends(refuse_repeated_parameters)],
     )
     app.state.runtime = runtime
     problems.install(app)
@@ -92,7 +106,7 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
     app.include_router(message_endpoints.router)
     app.include_router(calendar_endpoints.router)
     app.include_router(record_endpoints.router)
-    _publish_message_schema(app)
+    openapi.install(app)
     return app
 
 
@@ -106,21 +120,3 @@ async def _enqueue(queue: DeliveryQueue, ids: list[str]) -> None:
         await queue.enqueue(ids)
     except Exception as exc:  # Redis away: the reconciler restores them
         log.warning("enqueue for push failed (%d messages): %s", len(ids), type(exc).__name__)
-
-
-def _publish_message_schema(app: FastAPI) -> None:
-    """Put the standard's Message schema into the OpenAPI document the endpoints reference."""
-    original = app.openapi
-
-    def openapi() -> dict[str, object]:
-        if app.openapi_schema:
-            return app.openapi_schema
-        schema = original()
-        message = TypeAdapter(Message).json_schema(ref_template="#/components/schemas/{model}")
-        components = schema.setdefault("components", {}).setdefault("schemas", {})
-        components.update(message.pop("$defs", {}))
-        components["Message"] = message
-        app.openapi_schema = schema
-        return schema
-
-    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override hook

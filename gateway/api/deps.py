@@ -22,9 +22,10 @@ RuntimeDep = Annotated[Runtime, Depends(get_runtime)]
 
 
 def _lookup(runtime: Runtime, digest: str) -> Principal | None:
+    generation = runtime.tokens.generation  # a revocation meanwhile: do not cache the old row
     with runtime.session() as session:
         principal = authenticate_digest(session, digest)
-    runtime.tokens.put(digest, principal)
+    runtime.tokens.put(digest, principal, generation)
     return principal
 
 

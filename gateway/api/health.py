@@ -9,13 +9,20 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
+from gateway.api import schemas
 from gateway.api.deps import RuntimeDep
+from gateway.api.openapi import problems, success
 from gateway.runtime import Runtime
 
 router = APIRouter(tags=["ops"])
 
 
-@router.get("/healthz", summary="存活 / liveness")
+@router.get(
+    "/healthz",
+    summary="存活 / liveness",
+    response_model=None,
+    responses={**success(schemas.Health), **problems()},
+)
 def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
@@ -39,7 +46,16 @@ def _checks(runtime: Runtime) -> dict[str, Any]:
     return checks
 
 
-@router.get("/readyz", summary="就绪（数据库与Redis）/ readiness: database and Redis")
+@router.get(
+    "/readyz",
+    summary="就绪（数据库与Redis）/ readiness: database and Redis",
+    response_class=JSONResponse,
+    responses={
+        **success(schemas.Readiness),
+        **problems(),
+        503: {"model": schemas.Readiness, "description": "未就绪 / not ready: which check failed"},
+    },
+)
 async def readyz(runtime: RuntimeDep) -> JSONResponse:
     checks = await run_in_threadpool(_checks, runtime)
     ready = all(v in ("ok",) for v in checks.values())

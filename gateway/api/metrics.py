@@ -17,6 +17,7 @@ from prometheus_client.metrics_core import Metric
 from prometheus_client.registry import Collector
 
 from gateway.api.deps import RuntimeDep
+from gateway.api.openapi import problems
 from gateway.delivery import repository
 from gateway.delivery.queue import DeliveryQueue
 from gateway.runtime import Runtime
@@ -29,7 +30,18 @@ def _database_gauges(runtime: Runtime) -> tuple[dict[str, int], dict[str, int]]:
         return repository.state_counts(session), repository.dead_counts(session)
 
 
-@router.get("/metrics", summary="Prometheus 指标 / metrics", include_in_schema=True)
+@router.get(
+    "/metrics",
+    summary="Prometheus 指标 / metrics",
+    response_class=Response,
+    responses={
+        200: {
+            "description": "Prometheus text exposition format",
+            "content": {CONTENT_TYPE_LATEST.split(";")[0]: {"schema": {"type": "string"}}},
+        },
+        **problems(),
+    },
+)
 async def metrics(request: Request, runtime: RuntimeDep) -> Response:
     states, dead = await run_in_threadpool(_database_gauges, runtime)
     families = []

@@ -12,12 +12,27 @@ from datetime import date, datetime, time, timedelta
 from itertools import accumulate
 from zoneinfo import ZoneInfo
 
-from gateway.calendar.schedule import ScheduleProvider, YearSchedule
+from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR, ScheduleProvider, YearSchedule
 from gateway.calendar.sources import default_schedule
 from gateway.calendar.windows import Window
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59, 999000)
+
+
+class CalendarRangeError(ValueError):
+    """A date the clock cannot count from or to: its year lies outside MIN_YEAR–MAX_YEAR
+    (the lunar tables behind the provisional rule end there). Callers name the field."""
+
+    def __init__(self, year: int) -> None:
+        super().__init__(f"year {year} outside the calendar's range {MIN_YEAR}–{MAX_YEAR}")
+        self.year = year
+
+
+def _in_range(year: int) -> int:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        raise CalendarRangeError(year)
+    return year
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,6 +96,7 @@ class WorkingDayClock:
     def _table(self, year: int) -> _YearTable:
         table = self._tables.get(year)
         if table is None:
+            _in_range(year)
             schedule = self._schedules.get(year) or self._fallback(year)
             if schedule.year != year:
                 raise ValueError(f"provider returned {schedule.year} for {year}")
@@ -120,7 +136,9 @@ class WorkingDayClock:
         """Deadline for something that became available on local date ``d``."""
         if window.unit == "calendar_days":
             # Calendar days do not depend on any holiday schedule, so never provisional.
+            _in_range(d.year)
             due, provisional = d + timedelta(days=window.amount), False
+            _in_range(due.year)
         else:
             found = self.add_working_days(d, window.amount)
             due, provisional = found.date, found.provisional
@@ -128,7 +146,12 @@ class WorkingDayClock:
 
     def due_at(self, available_at: datetime, window: Window) -> Deadline:
         """Deadline for a message that became available at ``available_at`` (aware)."""
-        local = _require_aware(available_at).astimezone(SHANGHAI)
+        moment = _require_aware(available_at)
+        _in_range(moment.year)  # before converting: 9999-12-31T23:59-12:00 overflows
+        try:
+            local = moment.astimezone(SHANGHAI)
+        except OverflowError:
+            raise CalendarRangeError(moment.year) from None
         return self.due_after(local.date(), window)
 
     def provisional_years(self, first: date, last: date) -> list[int]:

@@ -7,8 +7,11 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
 
+from gateway.api import schemas
 from gateway.api.deps import PrincipalDep, RuntimeDep
-from gateway.calendar.clock import SHANGHAI
+from gateway.api.openapi import problems, success
+from gateway.calendar.clock import SHANGHAI, CalendarRangeError
+from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR
 from gateway.calendar.windows import Window
 from gateway.errors import InvalidInput
 from message_schemas.errors import FieldError
@@ -33,7 +36,12 @@ def _available(value: str) -> datetime:
     return moment
 
 
-@router.get("/due", summary="计算办理期限 / Compute a due date")
+@router.get(
+    "/due",
+    summary="计算办理期限 / Compute a due date",
+    response_model=None,
+    responses={**success(schemas.DueDate), **problems(401)},
+)
 def due(
     runtime: RuntimeDep,
     _principal: PrincipalDep,
@@ -52,7 +60,16 @@ def due(
         else Window(working_days or 5, "working_days")
     )
     moment = _available(available_at)
-    deadline = runtime.clock.due_at(moment, window)
+    try:
+        deadline = runtime.clock.due_at(moment, window)
+    except CalendarRangeError:
+        raise InvalidInput(
+            f"available_at and its deadline must lie in {MIN_YEAR}–{MAX_YEAR} "
+            f"/ 日期须在 {MIN_YEAR}–{MAX_YEAR} 年之间",
+            errors=[
+                FieldError("available_at", "calendar_range", f"years {MIN_YEAR}–{MAX_YEAR} only")
+            ],
+        ) from None
     return {
         "available_date": moment.astimezone(SHANGHAI).date().isoformat(),
         "window": {"amount": window.amount, "unit": window.unit},

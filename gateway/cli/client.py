@@ -64,6 +64,11 @@ DirOpt = Annotated[
 ]
 DEFAULT_URL = "http://127.0.0.1:8000"
 DEFAULT_DIR = Path("./county-data")
+MAX_PUSH_BODY = 1024 * 1024  # = adapters.receiver.MAX_BODY, the gateway's one-message limit
+
+
+def _now() -> datetime:
+    return datetime.now(SHANGHAI)
 
 
 def _say(zh: str, en: str, *, err: bool = False) -> None:
@@ -134,7 +139,7 @@ def pull(
     directory: DirOpt = DEFAULT_DIR,
 ) -> None:
     with _session(url, token, directory) as (store, api):
-        result = pull_service(store, api, directory, now=datetime.now(SHANGHAI))
+        result = pull_service(store, api, directory, now=_now())
     kinds = "，".join(f"{TYPE_LABELS.get(k, k)} {n} 份" for k, n in sorted(result.by_type.items()))
     _say(
         f"收取完成：新收 {result.received} 份"
@@ -169,7 +174,7 @@ def answer(
     directory: DirOpt = DEFAULT_DIR,
 ) -> None:
     with _session(url, token, directory) as (store, api):
-        result = answer_service(store, api, file, now=datetime.now(SHANGHAI))
+        result = answer_service(store, api, file, now=_now())
     _say(
         f"答复完成：发送 {result.sent} 份，网关已有 {result.duplicates} 份，"
         f"此前已发送 {result.already_sent} 份，空白未填 {result.blank} 行，"
@@ -198,12 +203,13 @@ def status(
         bool, typer.Option("--refresh/--offline", help="向网关刷新 / refresh from the gateway")
     ] = True,
 ) -> None:
+    now = _now()
     if refresh:
         with _session(url, token, directory) as (store, api):
-            items = status_service(store, api)
+            items = status_service(store, api, now=now)
     else:
         with ClientStore.in_dir(directory) as store:
-            items = status_service(store)
+            items = status_service(store, now=now)
     if not items:
         _say("没有待答复的报文。", "Nothing awaits an answer.")
         return
@@ -214,14 +220,14 @@ def status(
             due += "（暂定）"
         left = "-" if item.working_days_left is None else str(item.working_days_left)
         if item.overdue:
-            left += " 已逾期"
+            left += " 已超期"
         typer.echo(
             f"{item.message_id}  {TYPE_LABELS.get(item.type, item.type)}  {item.sender}  "
             f"{due:<16}  {left}"
         )
     overdue = sum(1 for i in items if i.overdue)
     _say(
-        f"共 {len(items)} 份待答复，其中已逾期 {overdue} 份。",
+        f"共 {len(items)} 份待答复，其中已超期 {overdue} 份。",
         f"{len(items)} awaiting an answer, {overdue} overdue.",
     )
 
@@ -235,21 +241,32 @@ def receive(
     host: Annotated[str, typer.Option("--host", help="监听地址 / listen address")] = "127.0.0.1",
     port: Annotated[int, typer.Option("--port", help="端口 / port")] = 8080,
     secret: Annotated[
-        str | None,
+        list[str] | None,
         typer.Option(
             "--secret",
             envvar="GATEWAY_PUSH_SECRET",
-            help="推送签名密钥 whsec_… / the node's push secret",
+            help="推送签名密钥 whsec_…；密钥轮换期间可重复给出新旧两个（环境变量中以空格分隔）"
+            " / the node's push secret; repeat it for the old and the new one during a "
+            "rotation (space-separated in the environment variable)",
             show_default=False,
         ),
     ] = None,
+    max_body_bytes: Annotated[
+        int,
+        typer.Option(
+            "--max-body-bytes",
+            min=1,
+            help="单个推送的最大字节数，超出答复 413 / largest push body accepted (else 413)",
+        ),
+    ] = MAX_PUSH_BODY,
 ) -> None:
     import uvicorn
 
     from adapters.receiver import create_receiver_app
     from gateway.logs import configure_logging
 
-    if not secret:
+    secrets = [s for s in secret or [] if s]
+    if not secrets:
         _say(
             "缺少签名密钥：请用 --secret 或环境变量 GATEWAY_PUSH_SECRET 提供。",
             "No secret: pass --secret or set GATEWAY_PUSH_SECRET.",
@@ -258,7 +275,7 @@ def receive(
         raise typer.Exit(1)
     store = ClientStore.in_dir(directory)
     try:
-        application = create_receiver_app(store, secret)
+        application = create_receiver_app(store, secrets, max_body_bytes=max_body_bytes)
     except Exception:
         store.close()
         _say("签名密钥格式不正确（应为 whsec_…）。", "The secret is malformed (whsec_…).", err=True)

@@ -5,20 +5,41 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, NoReturn
 
 import typer
 
 from gateway.db.migrate import upgrade
-from gateway.errors import GatewayError
+from gateway.errors import ConfigurationError, GatewayError
+from gateway.keys.resolve import resolve_secrets
 from gateway.runtime import Runtime
-from gateway.settings import get_settings
+from gateway.settings import Settings, get_settings
+
+CONFIGURATION_EXIT = 2
+
+
+def startup_settings() -> Settings:
+    """The configured settings with their secrets resolved; exits 2 naming each refused
+    setting when they may not run (production without secrets, with a drill clock …)."""
+    try:
+        return resolve_secrets(get_settings())
+    except ConfigurationError as exc:
+        refuse(exc)
+
+
+def refuse(exc: ConfigurationError) -> NoReturn:
+    """Print why the settings are refused (stderr) and exit 2."""
+    typer.echo("网关拒绝启动 / the gateway refuses to start:", err=True)
+    for problem in exc.problems:
+        typer.echo(f"  - {problem}", err=True)
+    typer.echo("见 / see docs/operations.md, Secrets", err=True)
+    raise typer.Exit(CONFIGURATION_EXIT)
 
 
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     """A runtime on the configured database, migrated to the current schema."""
-    rt = Runtime.create(get_settings())
+    rt = Runtime.create(startup_settings())
     try:
         upgrade(rt.engine)
         yield rt
@@ -30,7 +51,7 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def fail(exc: GatewayError) -> None:
+def fail(exc: GatewayError) -> NoReturn:
     """Print a domain error as problem JSON on stdout and exit 1."""
     print_json(exc.problem())
     raise typer.Exit(1)

@@ -8,14 +8,13 @@ from typing import Annotated
 
 import typer
 
-from gateway.cli.common import print_json, runtime
+from gateway.cli.common import print_json, runtime, startup_settings
 from gateway.delivery import repository
 from gateway.delivery.queue import DeliveryQueue
 from gateway.delivery.worker import DeliveryWorker, http_client
 from gateway.embedded_redis import async_redis_client
 from gateway.logs import configure_logging
 from gateway.runtime import Runtime
-from gateway.settings import get_settings
 
 WORKER_HELP = (
     "运行推送投递进程：把报文推送到各节点登记的地址，失败按退避重试，超时未成则转为死信"
@@ -33,7 +32,7 @@ def worker(
         int | None, typer.Option(help="在此端口提供 /metrics / serve Prometheus metrics here")
     ] = None,
 ) -> None:
-    settings = get_settings()
+    settings = startup_settings()  # exit 2 naming the setting when it may not run
     if not settings.redis_url:
         typer.echo(
             "需要 GATEWAY_REDIS_URL / GATEWAY_REDIS_URL is required "

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
 import shutil
+import sys
 import time
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -157,19 +160,57 @@ def _walk(url: str, tokens: dict[str, str]) -> None:
         )
 
 
+def _gateway_command() -> str:
+    """`gateway` as a shell word that runs from any directory with or without the venv on
+    PATH: the absolute path of the program running now (./ops/run.sh runs .venv/bin/gateway)."""
+    script = Path(os.path.abspath(sys.argv[0]))
+    if script.name == "gateway" and script.is_file():
+        return shlex.quote(str(script))
+    beside = Path(os.path.abspath(sys.executable)).with_name("gateway")
+    if beside.is_file():
+        return shlex.quote(str(beside))
+    return f"{shlex.quote(os.path.abspath(sys.executable))} -m gateway.cli.main"
+
+
+def next_commands(url: str, tokens: dict[str, str], data_dir: Path, export: Path) -> list[str]:
+    """Shell lines a newcomer can paste as printed, from any directory: absolute paths, the
+    gateway's URL and the nodes' tokens spelled out, no PATH needed."""
+    gateway = _gateway_command()
+    q = shlex.quote
+    county = Path(os.path.abspath(data_dir / "邵东"))
+    residence = ["--url", url, "--token", tokens[RESIDENCE[0]]]
+    origin = ["--url", url, "--token", tokens[ORIGIN[0]], "--dir", str(county)]
+    # The import converts locally, with the division tables of the demo's data directory.
+    data_env = f"GATEWAY_DATA_DIR={q(os.path.abspath(data_dir))}"
+    return [
+        " ".join(
+            [data_env, gateway, "import", q(os.path.abspath(export))]
+            + ["--profile", "floating_women", "--sender", RESIDENCE[0]]
+            + [q(a) for a in residence]
+        ),
+        " ".join([gateway, "client", "pull", *(q(a) for a in origin)]),
+        # the glob: the workbook that pull writes (its name carries the time of the pull)
+        " ".join(
+            [gateway, "client", "answer", f"{q(str(county))}/收件_*.xlsx", *(q(a) for a in origin)]
+        ),
+        " ".join([gateway, "client", "status", *(q(a) for a in origin)]),
+    ]
+
+
 def _try_next(url: str, tokens: dict[str, str], data_dir: Path) -> None:
     """A synthetic county export beside the demo data, and the commands a county would run."""
     today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
     export = write_xlsx(data_dir / "示例_育龄妇女导出.xlsx", sample_rows(20, today=today))
-    county = data_dir / "邵东"
+    lines = next_commands(url, tokens, data_dir, export)
+    notes = [
+        "东莞导入本地导出 / the residence imports its export",
+        "邵东收取并生成工作簿 / the origin collects into a workbook for its clerks",
+        "填写工作簿后发送答复 / send the answers filled in the workbook",
+        "查看待办和期限 / what is still open and when it is due",
+    ]
     typer.echo(
-        "\n试一试 / Try next (in another terminal):\n"
-        f"  # 东莞导入本地导出 / the residence imports its export\n"
-        f"  gateway import {export} --profile floating_women --sender {RESIDENCE[0]} "
-        f"--url {url} --token {tokens[RESIDENCE[0]]}\n"
-        f"  # 邵东收取并生成工作簿 / the origin collects into a workbook for its clerks\n"
-        f"  gateway client pull --url {url} --token {tokens[ORIGIN[0]]} --dir {county}\n"
-        f"  # 填写工作簿后发送答复 / send the answers filled in the workbook\n"
-        f"  gateway client answer {county}/收件_….xlsx --url {url} --token {tokens[ORIGIN[0]]} "
-        f"--dir {county}"
+        "\n试一试（另开一个终端，任意目录下原样运行）/ "
+        "Try next (in another terminal, from any directory, as printed):"
     )
+    for note, line in zip(notes, lines, strict=True):
+        typer.echo(f"  # {note}\n  {line}")

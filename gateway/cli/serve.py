@@ -7,18 +7,20 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from gateway.cli.common import print_json, runtime
+from gateway.cli.common import print_json, runtime, startup_settings
 from gateway.db.migrate import current_revision, head_revision
 from gateway.logs import configure_logging
 from gateway.server import Gateway, exit_cleanly_on_signals, uvicorn_config
-from gateway.settings import get_settings
 
 SERVE_HELP = (
     "启动网关服务。未配置时使用内置默认：数据目录下的 SQLite 文件和随网关启停的内置 Redis；"
     "设置 GATEWAY_DATABASE_URL / GATEWAY_REDIS_URL 则使用 PostgreSQL 与 Redis。\n\n"
     "Run the gateway. With no configuration: a SQLite file under the data directory and an "
     "embedded Redis started and stopped with it; with GATEWAY_DATABASE_URL and "
-    "GATEWAY_REDIS_URL: PostgreSQL and Redis."
+    "GATEWAY_REDIS_URL: PostgreSQL and Redis.\n\n"
+    "GATEWAY_ENV=production 时未配置密钥（GATEWAY_PUSH_SIGNING_KEY、GATEWAY_PERSON_KEY_SECRET）"
+    "或设置了演练时钟则拒绝启动（退出码 2）。With GATEWAY_ENV=production it refuses to start "
+    "(exit code 2) while a secret is missing or a drill clock is set (docs/operations.md)."
 )
 
 
@@ -36,7 +38,7 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    settings = get_settings()
+    settings = startup_settings()  # exit 2 naming the setting when it may not run
     configure_logging()
     in_process = worker if worker is not None else not settings.redis_url
     exit_cleanly_on_signals()

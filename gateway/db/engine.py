@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+
+from gateway.keys.files import private_file, touch_private
 
 SQLITE_BUSY_TIMEOUT_MS = 10_000
 PG_CONNECT_TIMEOUT_S = 5
@@ -24,9 +27,22 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+def _private_sqlite_files(database: str | None) -> None:
+    """Create the database file 0600 before SQLite does (it would follow the umask), and make
+    an existing one and its -wal/-shm 0600 (SQLite gives those the database file's mode)."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if path.parent.is_dir():
+        touch_private(path)
+    for suffix in ("-wal", "-shm", "-journal"):
+        private_file(path.with_name(path.name + suffix))
+
+
 def make_engine(url: str, *, echo: bool = False) -> Engine:
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
+        _private_sqlite_files(parsed.database)
         engine = create_engine(
             url,
             echo=echo,

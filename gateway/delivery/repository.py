@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from gateway.delivery.models import ATTEMPTS, DELIVERIES, OPEN_STATES
 from gateway.messages.models import MESSAGES
 from gateway.nodes.models import NODES
+from gateway.nodes.push_endpoint import redact
 
 D, M, N, A = DELIVERIES.c, MESSAGES.c, NODES.c, ATTEMPTS.c
 
@@ -27,6 +28,10 @@ class Claimed:
     attempt_no: int  # the number of this attempt (1 = first)
     window_start: datetime  # the give-up clock started here
     envelope: str
+    # the node's push secret versions, read with the claim: a rotation reaches the next push
+    push_secret_version: int = 0
+    push_secret_previous_version: int | None = None
+    push_secret_overlap_until: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,6 +51,9 @@ _CANDIDATES = select(
     N.id.label("node_id"),
     N.endpoint,
     N.delivery_paused,
+    N.push_secret_version,
+    N.push_secret_previous_version,
+    N.push_secret_overlap_until,
     M.envelope,
     M.acknowledged_at,
 ).select_from(
@@ -140,6 +148,9 @@ def claim(
                 attempt_no=r.attempts + 1,
                 window_start=r.window_start,
                 envelope=r.envelope,
+                push_secret_version=r.push_secret_version,
+                push_secret_previous_version=r.push_secret_previous_version,
+                push_secret_overlap_until=r.push_secret_overlap_until,
             )
         )
 
@@ -174,7 +185,7 @@ class Outcome:
 
     message_id: str
     node_code: str
-    endpoint: str
+    endpoint: str  # stored redacted (no userinfo, query or fragment): record() sees to it
     attempt_no: int
     started_at: datetime
     latency_ms: int
@@ -225,7 +236,7 @@ def record(
                 "message_id": o.message_id,
                 "attempt_no": o.attempt_no,
                 "node_code": o.node_code,
-                "endpoint": o.endpoint,
+                "endpoint": redact(o.endpoint),
                 "started_at": o.started_at,
                 "latency_ms": o.latency_ms,
                 "status_code": o.status_code,
@@ -316,6 +327,8 @@ def set_paused(session: Session, node_code: str, paused: bool) -> int:
 
 
 def attempts_of(session: Session, message_id: str) -> list[dict[str, Any]]:
+    """A message's attempts, oldest first; ``endpoint`` without userinfo or query (shown to
+    senders and supervisors: the receiver's credentials are not theirs to see)."""
     stmt = (
         select(
             A.attempt_no, A.started_at, A.endpoint, A.status_code, A.error, A.latency_ms, A.outcome
@@ -323,7 +336,10 @@ def attempts_of(session: Session, message_id: str) -> list[dict[str, Any]]:
         .where(A.message_id == message_id)
         .order_by(A.id)
     )
-    return [dict(row._mapping) for row in session.connection().execute(stmt)]
+    rows = [dict(row._mapping) for row in session.connection().execute(stmt)]
+    for row in rows:
+        row["endpoint"] = redact(row["endpoint"])
+    return rows
 
 
 def dead_counts(session: Session) -> dict[str, int]:

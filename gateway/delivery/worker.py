@@ -30,6 +30,7 @@ from gateway.delivery.metrics import METRICS
 from gateway.delivery.policy import (
     DELIVERED,
     PERMANENT,
+    RETRY,
     Verdict,
     judge_error,
     judge_status,
@@ -37,7 +38,9 @@ from gateway.delivery.policy import (
 )
 from gateway.delivery.queue import DeliveryQueue, Job
 from gateway.delivery.repository import Claimed, Outcome
+from gateway.nodes.push_endpoint import UNRESOLVABLE, EndpointGuard, NetworkPolicy, redact
 from gateway.nodes.push_secret import push_secret
+from gateway.nodes.service import signing_versions
 from gateway.runtime import Runtime
 
 log = logging.getLogger("gateway.delivery")
@@ -62,8 +65,18 @@ class DeliveryWorker:
         self.name = name or f"{socket.gethostname()}-{uuid.uuid4().hex[:8]}"
         self.rng = rng or random.Random()  # noqa: S311  # jitter, not secrets
         self.batch = max(1, self.settings.delivery_concurrency // ROUNDS_IN_FLIGHT)
-        # (node row id, code) → its signer; a few thousand nodes at most, derived once each
-        self._signers: dict[tuple[int, str], Webhook] = {}
+        # (node row id, code, secret version) → its signer; derived once each. The versions
+        # come with every claim, so a rotation takes effect at the next push, no restart.
+        self._signers: dict[tuple[int, str, int], Webhook] = {}
+        # where pushes may go (GATEWAY_ENDPOINT_ALLOWED_NETWORKS), checked before each one
+        self.guard = EndpointGuard(
+            NetworkPolicy.of(
+                self.settings.endpoint_allowed_networks,
+                production=self.settings.env == "production",
+            ),
+            timeout_s=self.settings.endpoint_resolve_timeout_s,
+            cache_s=self.settings.endpoint_check_cache_s,
+        )
 
     def now(self) -> datetime:
         return self.runtime.time.now()
@@ -163,27 +176,40 @@ class DeliveryWorker:
         for o in outcomes:
             METRICS.attempts.labels(outcome=o.state).inc()
 
-    def _signer(self, item: Claimed) -> Webhook:
-        key = (item.node_id, item.node_code)
+    def _signer(self, item: Claimed, version: int) -> Webhook:
+        key = (item.node_id, item.node_code, version)
         signer = self._signers.get(key)
         if signer is None:
-            secret = push_secret(self.settings.push_signing_key, item.node_id, item.node_code)
+            secret = push_secret(
+                self.settings.push_signing_key, item.node_id, item.node_code, version
+            )
             signer = self._signers[key] = Webhook(secret)
         return signer
 
     def _headers(self, item: Claimed, at: datetime) -> dict[str, str]:
-        """The push's headers, signed (Standard Webhooks) over the envelope as sent."""
+        """The push's headers, signed (Standard Webhooks) over the envelope as sent: with the
+        node's current secret, and during a rotation's overlap also with the previous one
+        (space-separated signatures; a receiver accepts if any matches)."""
         seconds = int(at.timestamp())
         # Webhook.sign reads the datetime's wall clock as UTC (replace(tzinfo=utc)): give it
         # a UTC one, whole seconds, so the signature covers exactly the timestamp header
         signed_at = datetime.fromtimestamp(seconds, UTC)
+        versions = signing_versions(
+            item.push_secret_version,
+            item.push_secret_previous_version,
+            item.push_secret_overlap_until,
+            at,
+        )
+        signatures = " ".join(
+            self._signer(item, v).sign(item.message_id, signed_at, item.envelope) for v in versions
+        )
         return {
             "Content-Type": "application/json",
             "Gateway-Message-Id": item.message_id,
             "Gateway-Delivery-Id": f"{item.message_id}/{item.attempt_no}",
             "webhook-id": item.message_id,
             "webhook-timestamp": str(seconds),
-            "webhook-signature": self._signer(item).sign(item.message_id, signed_at, item.envelope),
+            "webhook-signature": signatures,
         }
 
     async def _send(self, item: Claimed) -> Outcome:
@@ -192,14 +218,19 @@ class DeliveryWorker:
         status: int | None = None
         error: str | None = None
         try:
-            response = await self.client.post(
-                item.endpoint,
-                # the UTF-8 bytes of the very string signed in _headers
-                content=item.envelope.encode("utf-8"),
-                headers=self._headers(item, started),
-            )
-            status = response.status_code
-            verdict = judge_status(status, response.headers.get("retry-after"), started)
+            refusal = await self.guard.refusal(item.endpoint)
+            if refusal is not None:  # not sent: an address not allowed, or a bad old URL
+                verdict = Verdict(RETRY if refusal == UNRESOLVABLE else PERMANENT, refusal)
+                error = refusal
+            else:
+                response = await self.client.post(
+                    item.endpoint,
+                    # the UTF-8 bytes of the very string signed in _headers
+                    content=item.envelope.encode("utf-8"),
+                    headers=self._headers(item, started),
+                )
+                status = response.status_code
+                verdict = judge_status(status, response.headers.get("retry-after"), started)
         except Exception as exc:
             # Not only httpx.HTTPError: httpx raises InvalidURL (e.g. a port that is no
             # number) outside that tree, and anyio an ExceptionGroup(OverflowError) for a
@@ -226,7 +257,7 @@ class DeliveryWorker:
         return Outcome(
             message_id=item.message_id,
             node_code=item.node_code,
-            endpoint=item.endpoint,
+            endpoint=redact(item.endpoint),
             attempt_no=item.attempt_no,
             started_at=started,
             latency_ms=latency_ms,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 import orjson
@@ -9,35 +10,47 @@ from fastapi import APIRouter, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse, Response
 
+from gateway.api import schemas
 from gateway.api.bodies import listed
 from gateway.api.deps import PrincipalDep, RuntimeDep, require_role
+from gateway.api.openapi import list_body, problems, success
 from gateway.delivery import repository as delivery_repo
-from gateway.errors import Forbidden, GatewayError, NotFound
+from gateway.errors import Forbidden, GatewayError, MessageInvalid, NotFound
 from gateway.messages import repository
 from gateway.messages.service import Ingestor, ItemResult, Prepared, local_day
 from gateway.messages.views import iso, lifecycle_view
 from gateway.messages.writer import GroupWriter
 from gateway.nodes.service import Principal
 from gateway.runtime import Runtime
+from message_schemas.errors import FieldError
 
 router = APIRouter(prefix="/api/v1", tags=["messages"])
+MAX_SEQ = 2**63 - 1  # seq is a signed 64-bit column: a larger cursor cannot name a message
 
 
-def _prepare(
-    runtime: Runtime, principal: Principal, items: list[bytes]
-) -> tuple[Ingestor, list[Prepared]]:
-    ingestor = Ingestor(
+def new_ingestor(runtime: Runtime, principal: Principal) -> Ingestor:
+    """The ingest service for one request of ``principal``, on this process's parts."""
+    return Ingestor(
         principal,
         runtime.routing(),
         runtime.clock,
         runtime.time.now(),
         runtime.settings.person_key_secret.encode(),
     )
+
+
+def _prepare(
+    runtime: Runtime, principal: Principal, items: Sequence[bytes | MessageInvalid]
+) -> tuple[Ingestor, list[Prepared]]:
+    ingestor = new_ingestor(runtime, principal)
     return ingestor, ingestor.prepare(items)
 
 
 async def ingest(
-    request: Request, runtime: Runtime, principal: Principal, items: list[bytes]
+    request: Request,
+    runtime: Runtime,
+    principal: Principal,
+    items: Sequence[bytes | MessageInvalid],
 ) -> list[ItemResult]:
     """Validate (CPU, no database), then hand the writes to the group writer, which answers
     once they are committed. One message validates in tens of microseconds: on the event
@@ -54,6 +67,11 @@ async def ingest(
     "/messages",
     status_code=202,
     summary="提交一份报文 / Submit one message",
+    response_class=Response,
+    responses={
+        **success(schemas.Accepted, 202, "已受理 / accepted (or accepted before: duplicate)"),
+        **problems(401, 403, 409, 413),
+    },
     openapi_extra={
         "requestBody": {
             "required": True,
@@ -71,9 +89,22 @@ async def submit_one(request: Request, runtime: RuntimeDep, principal: Principal
     return JSONResponse(result.accepted.as_dict(), status_code=202)
 
 
-def _batch_items(body: bytes, limit: int) -> list[bytes]:
-    # Each item is validated exactly as a single submission would be (from JSON bytes).
-    return [orjson.dumps(item) for item in listed(body, "messages", limit)]
+def _batch_items(body: bytes, limit: int) -> list[bytes | MessageInvalid]:
+    # Each item is validated exactly as a single submission would be (from JSON bytes). The
+    # body parser allows 1,024 levels of nesting, the encoder 254: an item deeper than that is
+    # refused alone (nothing in the standard nests more than five levels).
+    items: list[bytes | MessageInvalid] = []
+    for item in listed(body, "messages", limit):
+        try:
+            items.append(orjson.dumps(item))
+        except orjson.JSONEncodeError:
+            items.append(
+                MessageInvalid(
+                    "message invalid / 报文不合格",
+                    errors=[FieldError("$", "json_too_deep", "nested too deeply / 嵌套层级过深")],
+                )
+            )
+    return items
 
 
 def _item_json(result: ItemResult) -> dict[str, Any]:
@@ -96,6 +127,19 @@ def _item_json(result: ItemResult) -> dict[str, Any]:
 @router.post(
     "/messages/batch",
     summary="批量提交（≤1000份，逐份结果）/ Submit up to 1,000 messages, per-item results",
+    response_class=Response,
+    responses={
+        **success(schemas.BatchResult, 200, "逐份结果 / one result per item, in order"),
+        **problems(401, 403, 413),
+    },
+    openapi_extra=list_body(
+        "messages",
+        "每份为一份报文（Message），不合格者逐份报告；份数上限见配置（默认1000）/ each item a "
+        "Message; invalid items are reported one by one, valid ones accepted; at most "
+        "GATEWAY_MAX_BATCH_ITEMS (1,000) items, else 413",
+        # any JSON value: each is judged alone (not an object: refused with rule dict_type)
+        {"description": "Message"},
+    ),
 )
 async def submit_batch(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     require_role(principal, "node")
@@ -134,7 +178,12 @@ def _status(runtime: Runtime, principal: Principal, message_id: str) -> dict[str
         )
 
 
-@router.get("/messages/{message_id}", summary="报文状态与全过程 / Message lifecycle")
+@router.get(
+    "/messages/{message_id}",
+    summary="报文状态与全过程 / Message lifecycle",
+    response_model=None,
+    responses={**success(schemas.Lifecycle), **problems(401, 403, 404)},
+)
 async def message_status(
     message_id: str, runtime: RuntimeDep, principal: PrincipalDep
 ) -> dict[str, Any]:
@@ -170,11 +219,16 @@ def _inbox(runtime: Runtime, principal: Principal, after: int, limit: int) -> by
     return b'{"messages":[%s],"next_after":%d}' % (b",".join(parts), next_after)
 
 
-@router.get("/inbox", summary="收件箱（未签收，先到先取）/ Inbox, oldest first")
+@router.get(
+    "/inbox",
+    summary="收件箱（未签收，先到先取）/ Inbox, oldest first",
+    response_class=Response,
+    responses={**success(schemas.Inbox), **problems(401, 403)},
+)
 async def inbox(
     runtime: RuntimeDep,
     principal: PrincipalDep,
-    after: Annotated[int, Query(ge=0, description="游标 / cursor (next_after)")] = 0,
+    after: Annotated[int, Query(ge=0, le=MAX_SEQ, description="游标 / cursor (next_after)")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> Response:
     require_role(principal, "node")
@@ -199,7 +253,12 @@ def _ack(runtime: Runtime, principal: Principal, message_id: str) -> dict[str, A
         }
 
 
-@router.post("/inbox/{message_id}/ack", summary="签收（幂等）/ Acknowledge (idempotent)")
+@router.post(
+    "/inbox/{message_id}/ack",
+    summary="签收（幂等）/ Acknowledge (idempotent)",
+    response_model=None,
+    responses={**success(schemas.Acknowledged), **problems(401, 403, 404)},
+)
 async def ack(message_id: str, runtime: RuntimeDep, principal: PrincipalDep) -> dict[str, Any]:
     require_role(principal, "node")
     return await run_in_threadpool(_ack, runtime, principal, message_id)

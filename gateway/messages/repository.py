@@ -42,6 +42,8 @@ class Stored:
     unmatched_reason: str | None
     person_key: str | None
     envelope: str
+    event_date: date | None
+    submitted_on_time: bool | None
 
 
 _STORED_COLS = (
@@ -61,6 +63,8 @@ _STORED_COLS = (
     C.unmatched_reason,
     C.person_key,
     C.envelope,
+    C.event_date,
+    C.submitted_on_time,
 )
 _CHUNK = 500  # bound the size of IN (...) lists
 # Built once: constructing a statement per call cost more than running it (profiled).
@@ -289,3 +293,62 @@ def set_deadlines(session: Session, updates: Sequence[dict[str, Any]]) -> None:
             )
         )
         session.connection().execute(stmt, list(updates))
+
+
+# -- routing what waits for a node (PROTOCOL §8.2) ----------------------------------------------
+
+# Any fixed 64-bit number: the key of the advisory lock that orders node registration against
+# submissions left waiting for a node.
+_ROUTING_LOCK_KEY = 0x6777_726F_7574_6531  # "gwroute1"
+
+
+def lock_routing(session: Session, *, exclusive: bool) -> None:
+    """Order a node registration (exclusive) against writers of ``no_node`` messages (shared)
+    until the end of the transaction, so that one of them sees the other's rows: either the
+    registration finds the committed waiting message, or the writer finds the committed node.
+    PostgreSQL: a transaction-level advisory lock. SQLite: nothing to do, since both hold the
+    database's single write lock once they have written (the caller has)."""
+    if session.get_bind().dialect.name == "postgresql":
+        function = "pg_advisory_xact_lock" if exclusive else "pg_advisory_xact_lock_shared"
+        session.connection().execute(select(getattr(func, function)(_ROUTING_LOCK_KEY)))
+
+
+@dataclass(frozen=True, slots=True)
+class Waiting:
+    message_id: str
+    type: str
+    kind: str | None
+    recipient: str
+    accepted_at: datetime
+
+
+def waiting_for_node(session: Session, only: Sequence[str] | None = None) -> list[Waiting]:
+    """Messages unmatched because no node covered their code (``only``: among these ids)."""
+    stmt = select(C.message_id, C.type, C.kind, C.recipient, C.accepted_at).where(
+        C.state == "unmatched", C.unmatched_reason == "no_node", C.recipient.is_not(None)
+    )
+    if only is not None:
+        stmt = stmt.where(C.message_id.in_(list(only)))
+    return [Waiting(*row) for row in session.connection().execute(stmt.order_by(C.seq))]
+
+
+_MARK_ROUTED = (
+    update(T)
+    .where(C.message_id == bindparam("b_id"), C.state == "unmatched")
+    .values(
+        node_code=bindparam("node_code"),
+        state="routed",
+        accepted_state="routed",
+        unmatched_reason=None,
+        available_at=bindparam("available_at"),
+        due_at=bindparam("due_at"),
+        due_provisional=bindparam("due_provisional"),
+    )
+)
+
+
+def mark_routed(session: Session, updates: Sequence[dict[str, Any]]) -> None:
+    """Waiting messages now routed: each dict has b_id, node_code, available_at, due_at,
+    due_provisional."""
+    if updates:
+        session.connection().execute(_MARK_ROUTED, list(updates))

@@ -8,8 +8,10 @@ Nothing here commits; the HTTP edge commits once per request.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import hmac
+import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -20,18 +22,28 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy.orm import Session
 
-from gateway.calendar.clock import Deadline, WorkingDayClock
+from gateway.calendar.clock import CalendarRangeError, Deadline, WorkingDayClock
+from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR
 from gateway.calendar.windows import Window, window_for
 from gateway.divisions.address import parse_address
-from gateway.errors import Conflict, Forbidden, GatewayError, InvalidInput, MessageInvalid
+from gateway.errors import (
+    Conflict,
+    Forbidden,
+    GatewayError,
+    InvalidInput,
+    ItemFailed,
+    MessageInvalid,
+)
 from gateway.messages import lifecycle, repository
 from gateway.messages.repository import Stored
+from gateway.nodes import repository as nodes_repository
 from gateway.nodes.service import Principal
-from gateway.routing.table import UNMATCHED_ADDRESS, Route, RoutingTable
+from gateway.routing.table import UNMATCHED_ADDRESS, UNMATCHED_NO_NODE, Route, RoutingTable
 from message_schemas.errors import FieldError, InvalidMessage
 from message_schemas.v1.envelope import AnyMessage, Feedback, Notification
 from message_schemas.validate import validate_message
 
+log = logging.getLogger("gateway.messages")
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # An address must name its county at least this surely to route by it (docs/divisions.md).
 ADDRESS_CONFIDENCE_MIN = 0.8
@@ -49,12 +61,14 @@ class Accepted:
     due_provisional: bool
     duplicate: bool = False
     unmatched_reason: str | None = None
+    node: str | None = None  # the node it was routed to (PROTOCOL §8.1)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "message_id": self.message_id,
             "state": self.state,
             "recipient": self.recipient,
+            "node": self.node,
             "due_at": self.due_at.astimezone(SHANGHAI).isoformat() if self.due_at else None,
             "due_provisional": self.due_provisional,
             "duplicate": self.duplicate,
@@ -81,6 +95,11 @@ class Prepared:
     envelope: bytes
     digest: str
     error: GatewayError | None
+    # Decided here, before the item joins a write group, so a date the clock cannot count
+    # from fails this item alone: a request's deadline if it is routed now, and whether a
+    # notification was submitted within its window after the event.
+    deadline: Deadline | None = None
+    submitted_on_time: bool | None = None
 
 
 @dataclass(slots=True)
@@ -94,6 +113,18 @@ class _Batch:
     answers: list[dict[str, Any]] = field(default_factory=list)
     push: list[str] = field(default_factory=list)  # ids routed to nodes with an endpoint
 
+    def mark(self) -> tuple[int, int, int]:
+        return len(self.rows), len(self.answers), len(self.push)
+
+    def rollback(self, mark: tuple[int, int, int]) -> None:
+        """Forget what one item added after ``mark`` (it failed half-way)."""
+        rows, answers, push = mark
+        for row in self.rows[rows:]:
+            self.new_ids.pop(row["message_id"], None)
+        for answer in self.answers[answers:]:
+            self.answered.discard(answer["b_id"])
+        del self.rows[rows:], self.answers[answers:], self.push[push:]
+
 
 class Ingestor:
     """Decides and records submissions for one request (one transaction)."""
@@ -104,7 +135,7 @@ class Ingestor:
         routing: RoutingTable,
         clock: WorkingDayClock,
         now: datetime,
-        person_secret: bytes = b"development-only-person-key",
+        person_secret: bytes,
     ) -> None:
         self.principal = principal
         self.person_secret = person_secret
@@ -142,32 +173,59 @@ class Ingestor:
         return on_time
 
     # -- entry points -------------------------------------------------------------------
-    def submit(self, session: Session, items: Sequence[bytes]) -> list[ItemResult]:
+    def submit(self, session: Session, items: Sequence[bytes | MessageInvalid]) -> list[ItemResult]:
         return self.record(session, self.prepare(items))
 
-    def prepare(self, items: Sequence[bytes]) -> list[Prepared]:
-        """Validate, authorise and canonicalise: pure CPU work, done before the write
-        transaction opens so the database is held only for the decisions and the writes."""
+    def prepare(self, items: Sequence[bytes | MessageInvalid]) -> list[Prepared]:
+        """Validate, authorise, canonicalise and count the item's dates: pure CPU work, done
+        before the write transaction opens, so the database is held only for the decisions
+        and the writes, and whatever an item's content can make fail fails here, for it alone.
+        """
         prepared = []
         for index, raw in enumerate(items):
             try:
-                msg = validate_message(raw)
-            except InvalidMessage as exc:
-                error = MessageInvalid("message invalid / 报文不合格", errors=exc.errors)
-                prepared.append(Prepared(index, _raw_id(raw), None, b"", "", error))
-                continue
-            envelope = msg.model_dump_json(exclude_none=True).encode()
-            prepared.append(
-                Prepared(
-                    index,
-                    str(msg.message_id),
-                    msg,
-                    envelope,
-                    hashlib.sha256(envelope).hexdigest(),
-                    self._authorise_sender(msg),
+                prepared.append(self._prepare_one(index, raw))
+            except Exception as exc:  # one item's surprise must not fail the others
+                log.error(
+                    "submission item failed in preparation",
+                    extra={"error": type(exc).__name__, "node": self.principal.code},
                 )
-            )
+                failed = ItemFailed("item could not be processed / 该报文处理失败")
+                prepared.append(Prepared(index, _raw_id(raw), None, b"", "", failed))
         return prepared
+
+    def _prepare_one(self, index: int, raw: bytes | MessageInvalid) -> Prepared:
+        if isinstance(raw, MessageInvalid):  # refused while the request body was read
+            return Prepared(index, None, None, b"", "", raw)
+        try:
+            msg = validate_message(raw)
+        except InvalidMessage as exc:
+            error = MessageInvalid("message invalid / 报文不合格", errors=exc.errors)
+            return Prepared(index, _raw_id(raw), None, b"", "", error)
+        envelope = msg.model_dump_json(exclude_none=True).encode()
+        mid, digest = str(msg.message_id), hashlib.sha256(envelope).hexdigest()
+        refused = self._authorise_sender(msg)
+        if refused is not None or lifecycle.answers(msg.type) is not None:
+            return Prepared(index, mid, msg, envelope, digest, refused)
+        try:
+            deadline = self._deadline(msg.type, _kind(msg))
+            on_time = None
+            if isinstance(msg, Notification):
+                on_time = self._submitted_on_time(msg.body.event_date)
+        except CalendarRangeError:
+            error = MessageInvalid(
+                "a date the working-day calendar cannot count / 日期超出工作日历范围",
+                errors=[
+                    FieldError(
+                        "body.event_date",
+                        "calendar_range",
+                        f"the calendar counts {MIN_YEAR}–{MAX_YEAR} only "
+                        f"/ 工作日历仅覆盖 {MIN_YEAR}–{MAX_YEAR} 年",
+                    )
+                ],
+            )
+            return Prepared(index, mid, None, b"", "", error)
+        return Prepared(index, mid, msg, envelope, digest, None, deadline, on_time)
 
     def record(self, session: Session, prepared: Sequence[Prepared]) -> list[ItemResult]:
         """Decide each item in order against what is stored, then write them all."""
@@ -199,7 +257,7 @@ class Ingestor:
             return repeat
         if lifecycle.answers(msg.type) is not None:
             return self._reply(msg, envelope, digest, batch)
-        return self._request(msg, envelope, digest, batch)
+        return self._request(item, batch)
 
     def _repeat(self, mid: str, digest: str, batch: _Batch) -> Accepted | None:
         earlier = batch.new_ids.get(mid)
@@ -215,6 +273,7 @@ class Ingestor:
                 s.due_at,
                 s.due_provisional,
                 unmatched_reason=s.unmatched_reason,
+                node=s.node_code,
             )
         else:
             return None
@@ -238,10 +297,12 @@ class Ingestor:
             answer.due_provisional,
             duplicate=True,
             unmatched_reason=answer.unmatched_reason,
+            node=answer.node,
         )
 
-    def _request(self, msg: AnyMessage, envelope: bytes, digest: str, batch: _Batch) -> Accepted:
-        assert msg.subject is not None  # the models require it for requests
+    def _request(self, item: Prepared, batch: _Batch) -> Accepted:
+        msg, envelope, digest = item.msg, item.envelope, item.digest
+        assert msg is not None and msg.subject is not None  # the models require a subject
         recipient = msg.recipient or msg.subject.hukou_code
         if recipient is None and msg.subject.hukou_address:
             # No code at all: the household address decides, when it names a county clearly
@@ -263,24 +324,23 @@ class Ingestor:
                     )
                 ],
             )
-        kind = _kind(msg)
-        event_date = msg.body.event_date if isinstance(msg, Notification) else None
-        on_time = self._submitted_on_time(event_date) if event_date is not None else None
         row, accepted = self._routed_row(
             message_id=str(msg.message_id),
             message_type=msg.type,
-            kind=kind,
+            kind=_kind(msg),
             sender=msg.sender,
             recipient=recipient,
             envelope=envelope,
             digest=digest,
-            window_key=(msg.type, kind),
+            deadline=item.deadline,
             person_key=self._person_key(msg),
-            batch=batch,
         )
-        row["event_date"] = event_date
-        row["submitted_on_time"] = on_time
+        if isinstance(msg, Notification):
+            row["event_date"] = msg.body.event_date
+            row["submitted_on_time"] = item.submitted_on_time
         batch.rows.append(row)
+        if row["node_code"] in self.routing.push_nodes:
+            batch.push.append(row["message_id"])
         batch.new_ids[accepted.message_id] = (digest, accepted)
         return accepted
 
@@ -294,9 +354,8 @@ class Ingestor:
         recipient: str,
         envelope: bytes,
         digest: str,
-        window_key: tuple[str, str | None] | None,
+        deadline: Deadline | None,
         person_key: str | None,
-        batch: _Batch,
         in_reply_to: str | None = None,
         forwarded_from: str | None = None,
     ) -> tuple[dict[str, Any], Accepted]:
@@ -306,9 +365,8 @@ class Ingestor:
             else self.routing.route(recipient)
         )
         routed = route.node_code is not None
-        deadline: Deadline | None = None
-        if routed and window_key is not None:
-            deadline = self._deadline(*window_key)
+        if not routed:
+            deadline = None  # no obligation runs before the message reaches an inbox
         state = "routed" if routed else "unmatched"
         row = {
             "message_id": message_id,
@@ -335,8 +393,6 @@ class Ingestor:
             "event_date": None,
             "submitted_on_time": None,
         }
-        if route.node_code is not None and route.node_code in self.routing.push_nodes:
-            batch.push.append(message_id)
         accepted = Accepted(
             message_id,
             state,
@@ -344,6 +400,7 @@ class Ingestor:
             deadline.due_at if deadline else None,
             bool(deadline and deadline.provisional),
             unmatched_reason=route.reason,
+            node=route.node_code,
         )
         return row, accepted
 
@@ -385,6 +442,7 @@ class Ingestor:
                     FieldError("recipient", "recipient_mismatch", "must equal the original sender")
                 ],
             )
+        transferred_to = self._transfer_target(msg)
         mid = str(msg.message_id)
         row, accepted = self._routed_row(
             message_id=mid,
@@ -394,33 +452,64 @@ class Ingestor:
             recipient=original.sender,
             envelope=envelope,
             digest=digest,
-            window_key=None,
+            deadline=None,
             person_key=original.person_key,
-            batch=batch,
             in_reply_to=original_id,
         )
+        # Everything this reply decides is computed before any of it is added to the batch.
+        forward = self._forward(original, transferred_to) if transferred_to else None
         batch.rows.append(row)
         batch.new_ids[mid] = (digest, accepted)
         batch.answered.add(original_id)
-        transferred = isinstance(msg, Feedback) and msg.body.outcome == "transferred"
         batch.answers.append(
             {
                 "b_id": original_id,
-                "state": "closed" if transferred else "answered",
+                "state": "closed" if forward else "answered",
                 "response": lifecycle.answered_response(self.now, original.due_at),
                 "answered_at": self.now,
                 "answer_id": mid,
-                "closed_at": self.now if transferred else None,
+                "closed_at": self.now if forward else None,
             }
         )
-        if transferred:
-            assert isinstance(msg, Feedback) and msg.body.transferred_to is not None
-            self._forward(original, msg.body.transferred_to, batch)
+        if forward is not None:
+            forward_row, forward_accepted = forward
+            batch.rows.append(forward_row)
+            batch.new_ids[forward_row["message_id"]] = (
+                forward_row["content_hash"],
+                forward_accepted,
+            )
+            if forward_row["node_code"] in self.routing.push_nodes:
+                batch.push.append(forward_row["message_id"])
+        if row["node_code"] in self.routing.push_nodes:
+            batch.push.append(mid)
         return accepted
 
-    def _forward(self, original: Stored, new_code: str, batch: _Batch) -> None:
-        """Send the notification on to the jurisdiction the person moved to, as a new
-        obligation under a new id (the sender stays the residence place that wrote it)."""
+    def _transfer_target(self, msg: AnyMessage) -> str | None:
+        """The code a ``transferred`` feedback forwards to; refused when it leads back to the
+        node that declared the transfer (its own code, a code under it, its own retired code):
+        the copy would land in the same inbox and loop."""
+        if not (isinstance(msg, Feedback) and msg.body.outcome == "transferred"):
+            return None
+        target = msg.body.transferred_to
+        assert target is not None  # the feedback model requires it for `transferred`
+        if self.routing.route(target).node_code == self.principal.code:
+            raise MessageInvalid(
+                "the person moved to a place this node serves itself: update the record "
+                "instead / 迁入地由本节点负责，请直接更新本地记录",
+                errors=[
+                    FieldError(
+                        "body.transferred_to",
+                        "transfer_to_self",
+                        "routes back to the node that declares the transfer / 迁入地路由回本节点",
+                    )
+                ],
+            )
+        return target
+
+    def _forward(self, original: Stored, new_code: str) -> tuple[dict[str, Any], Accepted]:
+        """The notification sent on to the jurisdiction the person moved to, as a new
+        obligation under a new id (the sender stays the residence place that wrote it; its
+        event date and whether it was submitted on time are the original's)."""
         new_id = str(uuid.uuid5(FORWARD_NAMESPACE, f"{original.message_id}:{new_code}"))
         doc = orjson.loads(original.envelope)
         doc["message_id"] = new_id
@@ -435,14 +524,14 @@ class Ingestor:
             recipient=new_code,
             envelope=envelope,
             digest=hashlib.sha256(envelope).hexdigest(),
-            window_key=(original.type, kind),
+            deadline=self._deadline(original.type, kind),
             person_key=original.person_key,
-            batch=batch,
             forwarded_from=original.message_id,
         )
         row["sender_node"] = original.sender_node
-        batch.rows.append(row)
-        batch.new_ids[new_id] = (row["content_hash"], accepted)
+        row["event_date"] = original.event_date
+        row["submitted_on_time"] = original.submitted_on_time
+        return row, accepted
 
 
 def record_group(
@@ -452,8 +541,9 @@ def record_group(
 
     Items are decided in order, each by its own request's ingestor (its principal and its
     ``now``), against one shared view of what is stored, so a repeat or a second answer is
-    caught across requests as well as within one. Returns the results and the ids of the
-    messages to push (their outbox rows are written here). The caller commits.
+    caught across requests as well as within one. An item that fails (a refusal, or an
+    unexpected error) adds nothing to the batch and fails alone. Returns the results and the
+    ids of the messages to push (their outbox rows are written here). The caller commits.
     """
     wanted = set()
     for _ingestor, prepared in jobs:
@@ -470,16 +560,141 @@ def record_group(
             if item.msg is None or item.error is not None:
                 results.append(ItemResult(item.index, item.message_id, error=item.error))
                 continue
+            mark = batch.mark()
             try:
                 accepted = ingestor._decide(item, batch)
                 results.append(ItemResult(item.index, item.message_id, accepted=accepted))
             except GatewayError as exc:
+                batch.rollback(mark)
                 results.append(ItemResult(item.index, item.message_id, error=exc))
+            except Exception as exc:  # fails this item only
+                batch.rollback(mark)
+                log.error(
+                    "submission item failed",
+                    extra={"message_id": item.message_id, "error": type(exc).__name__},
+                )
+                failed = ItemFailed("item could not be processed / 该报文处理失败")
+                results.append(ItemResult(item.index, item.message_id, error=failed))
         out.append(results)
     repository.insert_messages(session, batch.rows)
     repository.insert_outbox(session, batch.push)
     repository.record_answers(session, batch.answers)
-    return out, batch.push
+    push = list(batch.push)
+    push += _route_new_arrivals(session, jobs, batch, out)
+    return out, push
+
+
+def _route_new_arrivals(
+    session: Session,
+    jobs: Sequence[tuple[Ingestor, Sequence[Prepared]]],
+    batch: _Batch,
+    out: list[list[ItemResult]],
+) -> list[str]:
+    """Route again, against the nodes as the database holds them now, what this group left
+    waiting for a node (``no_node``): each process routes on a table it refreshes every few
+    seconds, and a node registered in between has already routed the waiting messages it
+    covers, but not these, which were not yet committed. The routing lock orders this against
+    a registration (see repository.lock_routing), so each waiting message is routed by one or
+    the other. Returns the ids to push; updates the answers of the rerouted items."""
+    waiting = [
+        row["message_id"] for row in batch.rows if row["unmatched_reason"] == UNMATCHED_NO_NODE
+    ]
+    if not waiting:
+        return []
+    ingestor = jobs[0][0]
+    fresh = ingestor.routing.with_nodes(locked_routing_nodes(session, exclusive=False))
+    rerouted = route_waiting(session, fresh, ingestor.clock, only=waiting)
+    if not rerouted:
+        return []
+    answers = {r.message_id: r for r in rerouted}
+    for results in out:
+        for result in results:
+            moved = answers.get(result.message_id or "")
+            if moved is not None and result.accepted is not None:
+                result.accepted = dataclasses.replace(
+                    result.accepted,
+                    state="routed",
+                    due_at=moved.due_at,
+                    due_provisional=moved.due_provisional,
+                    unmatched_reason=None,
+                    node=moved.node_code,
+                )
+    return [r.message_id for r in rerouted if r.push]
+
+
+def locked_routing_nodes(session: Session, *, exclusive: bool) -> dict[str, str | None]:
+    """The routing lock, then the nodes that receive messages (→ push endpoint)."""
+    repository.lock_routing(session, exclusive=exclusive)
+    return nodes_repository.routing_codes(session)
+
+
+@dataclass(frozen=True, slots=True)
+class Rerouted:
+    message_id: str
+    node_code: str
+    due_at: datetime | None
+    due_provisional: bool
+    push: bool
+
+
+def route_waiting(
+    session: Session,
+    routing: RoutingTable,
+    clock: WorkingDayClock,
+    *,
+    only: Sequence[str] | None = None,
+    now: datetime | None = None,
+) -> list[Rerouted]:
+    """Route the messages waiting for a node (``unmatched/no_node``) that ``routing`` now
+    covers (PROTOCOL §8.2). Each becomes available now (``now``, or when it was accepted for
+    ``only``: messages of the group being written) and its deadline counts from then; one
+    going to a node with an endpoint gets its outbox row. The caller holds the routing lock
+    (``locked_routing_nodes``) and commits."""
+    routed: list[Rerouted] = []
+    updates: list[dict[str, Any]] = []
+    deadlines: dict[tuple[str, str | None, date], Deadline] = {}
+    for waiting in repository.waiting_for_node(session, only):
+        route = routing.route(waiting.recipient)
+        if route.node_code is None:
+            continue
+        available = now or waiting.accepted_at
+        deadline = None
+        if lifecycle.needs_answer(waiting.type):
+            key = (waiting.type, waiting.kind, local_day(available))
+            deadline = deadlines.get(key)
+            if deadline is None:
+                deadline = clock.due_at(available, window_of(waiting.type, waiting.kind))
+                deadlines[key] = deadline
+        updates.append(
+            {
+                "b_id": waiting.message_id,
+                "node_code": route.node_code,
+                "available_at": available,
+                "due_at": deadline.due_at if deadline else None,
+                "due_provisional": bool(deadline and deadline.provisional),
+            }
+        )
+        routed.append(
+            Rerouted(
+                waiting.message_id,
+                route.node_code,
+                deadline.due_at if deadline else None,
+                bool(deadline and deadline.provisional),
+                route.node_code in routing.push_nodes,
+            )
+        )
+    repository.mark_routed(session, updates)
+    repository.insert_outbox(session, [r.message_id for r in routed if r.push])
+    return routed
+
+
+def route_waiting_for_new_node(
+    session: Session, routing: RoutingTable, clock: WorkingDayClock, now: datetime
+) -> list[Rerouted]:
+    """After a node was registered in this unit of work: route, at once, every message
+    waiting for a node that it now covers (PROTOCOL §8.2); deadlines count from ``now``."""
+    fresh = routing.with_nodes(locked_routing_nodes(session, exclusive=True))
+    return route_waiting(session, fresh, clock, now=now)
 
 
 def _kind(msg: AnyMessage) -> str | None:
@@ -500,9 +715,11 @@ def window_of(message_type: str, kind: str | None) -> Window:
     return window_for(message_type)
 
 
-def _raw_id(raw: bytes | dict[str, Any]) -> str | None:
+def _raw_id(raw: bytes | dict[str, Any] | MessageInvalid) -> str | None:
     """The message_id of an invalid item, to label its result — only when it is a UUID, so a
     wrong value (an ID number pasted in the wrong column, say) is never echoed back."""
+    if isinstance(raw, MessageInvalid):
+        return None
     try:
         doc = orjson.loads(raw) if isinstance(raw, bytes) else raw
     except orjson.JSONDecodeError:

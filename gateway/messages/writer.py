@@ -7,8 +7,10 @@ write lock ~2.5 ms each at 16 concurrent clients, most of it waiting for the GIL
 driver calls; grouped, the per-transaction cost is shared.
 
 A request's result is set only after its transaction committed, so a 202 still means stored.
-If a group's transaction fails, each submission of it is retried alone, so one bad
-submission (or a race with another process on the same message_id) cannot sink the others.
+If a group's transaction fails, each submission of it is written alone, and a submission that
+still fails has its items written one by one: one bad item (or a race with another process on
+the same message_id) fails alone and cannot sink the others. Whatever an item's content can make
+fail (validation, dates the calendar cannot count) is decided before it joins a group.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import IntegrityError, OperationalError
 
+from gateway.errors import ItemFailed
 from gateway.messages.service import Ingestor, ItemResult, Prepared, record_group
 from gateway.runtime import Runtime
 
@@ -58,6 +61,10 @@ class GroupWriter:
             self._queue.put(None)
             self._thread.join(timeout)
 
+    def queued(self) -> int:
+        """Submissions waiting for the writer thread (approximate, for tests and metrics)."""
+        return self._queue.qsize()
+
     async def submit(self, ingestor: Ingestor, prepared: Sequence[Prepared]) -> list[ItemResult]:
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[ItemResult]] = loop.create_future()
@@ -90,35 +97,40 @@ class GroupWriter:
     def _write(self, group: list[_Job]) -> None:
         try:
             results = self._transaction(group)
-        except (IntegrityError, OperationalError) as exc:
-            if len(group) == 1:
-                self._retry_alone(group[0], exc)
+        except Exception as exc:  # isolate: each request, then each item, is written alone
+            if len(group) > 1:
+                for job in group:
+                    self._write([job])
                 return
-            for job in group:  # isolate the failing submission
-                self._write([job])
-            return
-        except Exception as exc:  # delivered to the waiting request
-            for job in group:
-                _resolve(job, exc)
+            _resolve(group[0], self._alone(group[0], exc))
             return
         for job, result in zip(group, results, strict=True):
             _resolve(job, result)
 
-    def _retry_alone(self, job: _Job, first: Exception) -> None:
-        # A concurrent process stored the same message_id between our look-up and our insert
-        # (IntegrityError), or the database was briefly busy: run it again; the second look-up
-        # sees the stored row and answers duplicate or conflict as usual.
+    def _alone(self, job: _Job, first: Exception) -> list[ItemResult]:
+        """One request whose transaction failed. A concurrent process may have stored the same
+        message_id between our look-up and our insert (IntegrityError), or the database was
+        briefly busy: run it again; the second look-up sees the stored row and answers
+        duplicate or conflict as usual. If it still fails, write its items one by one, so an
+        item the database refuses fails alone (a batch accepts its valid items)."""
         error: Exception = first
-        for _ in range(RETRIES):
-            try:
-                [result] = self._transaction([job])
-            except (IntegrityError, OperationalError) as exc:
-                error = exc
-                continue
-            _resolve(job, result)
-            return
-        log.error("submission failed after retries: %s", type(error).__name__)
-        _resolve(job, error)
+        if isinstance(first, IntegrityError | OperationalError):
+            for _ in range(RETRIES):
+                try:
+                    [result] = self._transaction([job])
+                except Exception as exc:
+                    error = exc
+                    continue
+                return result
+        if len(job.prepared) > 1:
+            results: list[ItemResult] = []
+            for item in job.prepared:
+                results += self._alone(_Job(job.ingestor, [item], job.loop, job.future), error)
+            return results
+        log.error("submission failed: %s", type(error).__name__)
+        [item] = job.prepared
+        failed = ItemFailed("item could not be stored / 该报文未能保存")
+        return [ItemResult(item.index, item.message_id, error=failed)]
 
     def _transaction(self, group: list[_Job]) -> list[list[ItemResult]]:
         with self._runtime.writing() as session:
@@ -132,13 +144,10 @@ class GroupWriter:
         return results
 
 
-def _resolve(job: _Job, outcome: list[ItemResult] | Exception) -> None:
+def _resolve(job: _Job, outcome: list[ItemResult]) -> None:
     def settle() -> None:
         if job.future.done():  # the request was cancelled (client went away)
             return
-        if isinstance(outcome, Exception):
-            job.future.set_exception(outcome)
-        else:
-            job.future.set_result(outcome)
+        job.future.set_result(outcome)
 
     job.loop.call_soon_threadsafe(settle)

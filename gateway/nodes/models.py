@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, Column, String, Table, false
+from sqlalchemy import Boolean, Column, Integer, String, Table, false, text
 from sqlmodel import Field, SQLModel
 
 from gateway.db.types import BigKey, UTCDateTime
@@ -29,6 +29,13 @@ class NodeRow(SQLModel, table=True):
     delivery_paused: bool = Field(
         default=False, sa_column=Column(Boolean, nullable=False, server_default=false())
     )
+    # the push secret's version (gateway/nodes/push_secret.py); during a rotation's overlap
+    # pushes are also signed with the previous version, until push_secret_overlap_until
+    push_secret_version: int = Field(
+        default=0, sa_column=Column(Integer, nullable=False, server_default=text("0"))
+    )
+    push_secret_previous_version: int | None = Field(default=None, sa_column=Column(Integer))
+    push_secret_overlap_until: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
 
 NODES: Table = NodeRow.__table__  # type: ignore[attr-defined]  # set by SQLModel at class creation

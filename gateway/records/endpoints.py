@@ -9,19 +9,21 @@ submitted value: these answers may end up in the caller's logs).
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response
 
 from adapters.convert import Converted, Converter, ProfileMismatch, Rejected
-from adapters.profiles import Profile, ProfileError, load_profile
+from adapters.profiles import PROFILE_NAME, Profile, ProfileError, profile_by_name
 from adapters.readers import ReaderError, iter_mappings
 from adapters.report import RowIssue
+from gateway.api import schemas
 from gateway.api.bodies import listed
 from gateway.api.deps import PrincipalDep, RuntimeDep, require_role
+from gateway.api.openapi import list_body, problems, success
 from gateway.errors import InvalidInput, MessageInvalid, UnknownProfile
 from gateway.messages.endpoints import ingest
 from message_schemas.errors import FieldError
@@ -41,7 +43,7 @@ def _issue_json(issue: RowIssue, index: int) -> dict[str, Any]:
 
 def _profile(name: str) -> Profile:
     try:
-        return load_profile(name)
+        return profile_by_name(name)
     except ProfileError:
         raise UnknownProfile(
             "no mapping profile of that name / 没有该映射配置",
@@ -75,9 +77,26 @@ def _convert(
 @router.post(
     "/adapters/{profile}/records",
     summary="按映射配置提交本地原始记录 / Submit raw local records through a mapping profile",
+    response_class=Response,
+    responses={
+        **success(schemas.RecordsResult, 200, "逐条结果 / one result per record, in order"),
+        **problems(401, 403, 404, 413),
+    },
+    openapi_extra=list_body(
+        "records",
+        "本地原始记录（列名→值）；最多1000条 / the county's own records (column → value); at "
+        "most GATEWAY_MAX_BATCH_ITEMS (1,000), else 413",
+        {"type": "object"},
+    ),
 )
 async def submit_records(
-    profile: str,
+    profile: Annotated[
+        str,
+        Path(
+            pattern=f"^{PROFILE_NAME.pattern}$",
+            description="映射配置名称 / mapping profile name (an identifier)",
+        ),
+    ],
     request: Request,
     runtime: RuntimeDep,
     principal: PrincipalDep,

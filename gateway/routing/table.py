@@ -52,6 +52,10 @@ class RoutingTable:
         # nodes with a push endpoint: their messages also get an outbox row
         self.push_nodes = frozenset(push_nodes)
 
+    def with_nodes(self, nodes: dict[str, str | None]) -> RoutingTable:
+        """The same division look-up over another set of nodes (code → push endpoint)."""
+        return RoutingTable(nodes, self._divisions, [code for code, url in nodes.items() if url])
+
     def __contains__(self, code: str) -> bool:
         return code in self._nodes
 

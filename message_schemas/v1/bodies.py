@@ -12,7 +12,7 @@ from typing import Annotated
 from pydantic import BaseModel, Field, StrictInt, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from message_schemas.v1.types import STRICT, Code, DivisionCode, Text
+from message_schemas.v1.types import STRICT, Code, DivisionCode, Note, Question, Remarks, Text
 
 Outcome = Annotated[str, Code("feedback_outcome")]
 Source = Annotated[str, Code("verification_source")]
@@ -43,8 +43,8 @@ class Correction(BaseModel):
         pattern=r"^(subject|body\.details)\.[a-z_]+$",
         title="字段路径 / field path, e.g. subject.marital_status",
     )
-    origin_value: str = Field(max_length=500, title="户籍地记录值 / value in the origin's record")
-    note: str | None = Field(default=None, max_length=500, title="说明 / note")
+    origin_value: Note = Field(title="户籍地记录值 / value in the origin's record")
+    note: Note | None = Field(default=None, title="说明 / note")
 
 
 class OriginRecord(BaseModel):
@@ -55,7 +55,7 @@ class OriginRecord(BaseModel):
     children: Annotated[StrictInt, Field(ge=0, le=20)] | None = None
     contraception_method: Annotated[str, Code("contraception_method")] | None = None
     certificate_type: Annotated[str, Code("certificate_type")] | None = None
-    remarks: str | None = Field(default=None, max_length=1000)
+    remarks: Remarks | None = None
 
 
 class FeedbackBody(BaseModel):
@@ -71,7 +71,7 @@ class FeedbackBody(BaseModel):
         default=None, max_length=50, validate_default=True, title="更正 / corrections"
     )
     origin_record: OriginRecord | None = Field(default=None, title="户籍地记录 / origin record")
-    remarks: str | None = Field(default=None, max_length=1000, title="备注 / remarks")
+    remarks: Remarks | None = Field(default=None, title="备注 / remarks")
 
     @field_validator("verified_sources")
     @classmethod
@@ -109,12 +109,12 @@ class FeedbackBody(BaseModel):
 class QueryBody(BaseModel):
     model_config = STRICT
     topic: Annotated[str, Code("query_topic")] = Field(title="查询类别 / topic")
-    questions: list[Annotated[str, Field(min_length=1, max_length=500)]] = Field(
+    questions: list[Question] = Field(
         min_length=1,
         max_length=20,
         title="查询事项 / questions: codes of table query_question or free text",
     )
-    remarks: str | None = Field(default=None, max_length=1000)
+    remarks: Remarks | None = None
 
 
 class QueryReplyBody(BaseModel):
@@ -144,7 +144,7 @@ class AssistRequestBody(BaseModel):
     action: Annotated[str, Code("assist_action")] = Field(title="协查事项 / action")
     reason: Text = Field(title="协查原因 / reason")
     urgency: Annotated[str, Code("urgency")] = Field(default="normal", title="紧急程度 / urgency")
-    remarks: str | None = Field(default=None, max_length=1000)
+    remarks: Remarks | None = None
 
 
 class AssistReplyBody(BaseModel):

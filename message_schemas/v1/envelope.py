@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Literal, Union
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationInfo, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
 from gateway.divisions.codes import covers
@@ -23,7 +23,7 @@ from message_schemas.v1.bodies import (
 )
 from message_schemas.v1.notification import NotificationBody
 from message_schemas.v1.subject import NotifiedSubject, QueriedSubject, Subject
-from message_schemas.v1.types import DivisionCode
+from message_schemas.v1.types import DivisionCode, StdDateTime
 
 MESSAGE_TYPES = (
     "notification",
@@ -51,7 +51,7 @@ class Envelope(BaseModel):
     recipient: DivisionCode | None = Field(
         default=None, title="接收地区划代码 / receiving jurisdiction"
     )
-    created_at: AwareDatetime = Field(title="创建时间（含时区）/ created at, with offset")
+    created_at: StdDateTime = Field(title="创建时间（含时区）/ created at, with offset")
 
     @field_validator("sender_unit")
     @classmethod

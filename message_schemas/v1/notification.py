@@ -7,23 +7,30 @@ joins them in a union tagged by ``category``, so a province adds a category by e
 
 from __future__ import annotations
 
-from datetime import date
 from typing import TYPE_CHECKING, Annotated, Any, Literal, Union
 
 from pydantic import BaseModel, Field, StrictBool, StrictInt, create_model
 
 from message_schemas.catalog import Category, FieldSpec, get_catalog
-from message_schemas.v1.types import STRICT, Code, DivisionCode
+from message_schemas.v1.types import (
+    STRICT,
+    Code,
+    DivisionCode,
+    EventDate,
+    Remarks,
+    StdDate,
+    free_text,
+)
 
 
 def _field_type(spec: FieldSpec) -> Any:
     kind = spec.type
     if kind == "date":
-        return date
+        return StdDate
     if kind == "int":
         return Annotated[StrictInt, Field(ge=spec.min, le=spec.max)]
     if kind == "text":
-        return Annotated[str, Field(min_length=1, max_length=spec.max_length or 2000)]
+        return free_text(spec.max_length or 2000, min_length=1)
     if kind == "bool":
         return StrictBool
     if kind == "division":
@@ -64,9 +71,9 @@ class NotificationBodyBase(BaseModel):
     model_config = STRICT
 
     category: str = Field(title="通报事项 / category")
-    event_date: date = Field(title="事件日期 / event date")
+    event_date: EventDate = Field(title="事件日期 / event date")
     details: BaseModel
-    remarks: str | None = Field(default=None, max_length=1000, title="备注 / remarks")
+    remarks: Remarks | None = Field(default=None, title="备注 / remarks")
 
 
 def _body_model(cat: Category, details: type[BaseModel]) -> type[NotificationBodyBase]:

@@ -11,6 +11,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from message_schemas.errors import FieldError
+from message_schemas.idnumber import birth_date_of
 from message_schemas.v1.envelope import AnyMessage, Notification
 from message_schemas.v1.notification import CATEGORIES
 
@@ -18,15 +19,19 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 Rule = Callable[[AnyMessage], Iterator[FieldError]]
 
 
+def created_date(msg: AnyMessage) -> date:
+    """The local date (Asia/Shanghai) of ``created_at``. Safe: the model has already kept
+    ``created_at`` within 2000–2099 and ±14:00, so the conversion cannot overflow."""
+    return msg.created_at.astimezone(SHANGHAI).date()
+
+
 def event_not_after_creation(msg: AnyMessage) -> Iterator[FieldError]:
-    if isinstance(msg, Notification):
-        created = msg.created_at.astimezone(SHANGHAI).date()
-        if msg.body.event_date > created:
-            yield FieldError(
-                "body.event_date",
-                "event_after_created",
-                "event date is later than the message's creation / 事件日期晚于报文创建时间",
-            )
+    if isinstance(msg, Notification) and msg.body.event_date > created_date(msg):
+        yield FieldError(
+            "body.event_date",
+            "event_after_created",
+            "event date is later than the message's creation / 事件日期晚于报文创建时间",
+        )
 
 
 # category → its date fields that must equal / not precede the event date (from the catalogue)
@@ -62,6 +67,28 @@ def details_dates_match_event(msg: AnyMessage) -> Iterator[FieldError]:
             )
 
 
+def birth_not_after_creation(msg: AnyMessage) -> Iterator[FieldError]:
+    """Nobody is born after the message about them was written: ``subject.birth_date``, or
+    when it is absent the birth date inside ``subject.id_number``."""
+    subject = msg.subject
+    if subject is None:
+        return
+    if subject.birth_date is not None:
+        path, born = "subject.birth_date", subject.birth_date
+    elif subject.id_number is not None:
+        path, born = "subject.id_number", birth_date_of(subject.id_number)
+    else:
+        return
+    # The Shanghai date is at most one day off the date as written (offsets are within
+    # ±14:00), so a birth before the written date needs no time-zone conversion.
+    if born >= msg.created_at.date() and born > created_date(msg):
+        yield FieldError(
+            path,
+            "date_in_future",
+            "birth date is later than the message's creation / 出生日期晚于报文创建时间",
+        )
+
+
 def not_a_reply_to_itself(msg: AnyMessage) -> Iterator[FieldError]:
     if msg.in_reply_to is not None and msg.in_reply_to == msg.message_id:
         yield FieldError(
@@ -70,8 +97,13 @@ def not_a_reply_to_itself(msg: AnyMessage) -> Iterator[FieldError]:
 
 
 # Which rules apply to which messages (checked on every message: keep the dispatch cheap).
-NOTIFICATION_RULES: tuple[Rule, ...] = (event_not_after_creation, details_dates_match_event)
-REPLY_RULES: tuple[Rule, ...] = (not_a_reply_to_itself,)
+NOTIFICATION_RULES: tuple[Rule, ...] = (
+    event_not_after_creation,
+    details_dates_match_event,
+    birth_not_after_creation,
+)
+REPLY_RULES: tuple[Rule, ...] = (not_a_reply_to_itself, birth_not_after_creation)
+REQUEST_RULES: tuple[Rule, ...] = (birth_not_after_creation,)  # query, assist request
 
 
 def check_rules(msg: AnyMessage) -> list[FieldError]:
@@ -80,5 +112,5 @@ def check_rules(msg: AnyMessage) -> list[FieldError]:
     elif msg.in_reply_to is not None:
         rules = REPLY_RULES
     else:
-        return []
+        rules = REQUEST_RULES
     return [err for rule in rules for err in rule(msg)]

@@ -11,10 +11,12 @@ from pydantic_core import PydanticCustomError
 from message_schemas.idnumber import birth_date_of, sex_of
 from message_schemas.v1.types import (
     STRICT,
+    Address,
     Code,
     DivisionCode,
     IdNumberStr,
     PersonName,
+    StdDate,
     VillageCode,
 )
 
@@ -31,14 +33,10 @@ class Subject(BaseModel):
     name: PersonName = Field(title="姓名 / name")
     id_number: IdNumberStr | None = Field(default=None, title="公民身份号码 / ID number")
     sex: Sex | None = None
-    birth_date: date | None = Field(default=None, title="出生日期 / date of birth")
-    hukou_address: str | None = Field(
-        default=None, min_length=2, max_length=200, title="户籍地详细地址 / household address"
-    )
+    birth_date: StdDate | None = Field(default=None, title="出生日期 / date of birth")
+    hukou_address: Address | None = Field(default=None, title="户籍地详细地址 / household address")
     hukou_code: DivisionCode | None = Field(default=None, title="户籍地区划代码")
-    residence_address: str | None = Field(
-        default=None, min_length=2, max_length=200, title="现居住地详细地址 / residence"
-    )
+    residence_address: Address | None = Field(default=None, title="现居住地详细地址 / residence")
     residence_code: DivisionCode | None = Field(default=None, title="现居住地区划代码")
     marital_status: MaritalStatus | None = None
 
@@ -68,9 +66,7 @@ class NotifiedSubject(Subject):
     and the detailed household address down to village/community level."""
 
     id_number: IdNumberStr = Field(title="公民身份号码 / ID number")
-    hukou_address: str = Field(
-        min_length=2, max_length=200, title="户籍地详细地址（到村居）/ household address"
-    )
+    hukou_address: Address = Field(title="户籍地详细地址（到村居）/ household address")
     hukou_code: VillageCode = Field(title="户籍地村（居）级区划代码 / 12-digit hukou code")
 
 

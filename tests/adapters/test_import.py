@@ -219,6 +219,28 @@ def test_records_endpoint_problems(gw: Harness) -> None:
     assert anonymous.status_code == 401
 
 
+@pytest.mark.parametrize("name", ["probe.toml", "probe", "Probe", "a" * 65, "floating_women.toml"])
+def test_records_endpoint_never_reads_a_profile_named_by_a_path(
+    gw: Harness, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, name: str
+) -> None:
+    """A profile name from the URL is an identifier from the known list: a TOML file in the
+    server's working directory (here a working copy named probe) is never read."""
+    packaged = Path(__file__).resolve().parents[2] / "adapters" / "profiles" / "floating_women.toml"
+    text = packaged.read_text(encoding="utf-8").replace(
+        'name = "floating_women"', 'name = "probe"', 1
+    )
+    assert 'name = "probe"' in text
+    (tmp_path / "probe.toml").write_text(text, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    client = gw.node(RESIDENCE)
+    rows = list(sample_rows(1))
+    answer = client.post(f"/api/v1/adapters/{name}/records", json={"records": rows})
+    assert answer.status_code in (404, 422), answer.text
+    assert answer.headers["content-type"] == "application/problem+json"
+    assert answer.json()["errors"][0]["field"] == "profile"
+    assert gw.count_messages() == 0
+
+
 def test_progress_counts_every_row_once(gw: Harness, tmp_path: Path) -> None:
     source = tmp_path / "export.csv"
     source.write_bytes((GOLDEN / "export.utf8.csv").read_bytes())

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from gateway.nodes.service import add_node
+from gateway.nodes.registration import register_node
 from gateway.runtime import Runtime
 from gateway.server import BackgroundServer, Gateway, uvicorn_config
 from gateway.settings import Settings
@@ -71,9 +71,11 @@ class Harness:
     def token(
         self, code: str, role: str = "node", name: str | None = None, endpoint: str | None = None
     ) -> str:
-        with self.runtime.session() as session:
-            _row, token = add_node(
+        with self.runtime.writing() as session:
+            registered = register_node(
                 session,
+                routing=self.runtime.routing(),
+                clock=self.runtime.clock,
                 code=code,
                 name=name or f"测试节点 {code}",
                 role=role,
@@ -82,7 +84,7 @@ class Harness:
             )
             session.commit()
         self.runtime.invalidate_routing()
-        return token
+        return registered.token
 
     def client(self, token: str | None) -> httpx.Client:
         headers = {"Authorization": f"Bearer {token}"} if token else {}

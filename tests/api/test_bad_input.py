@@ -390,8 +390,21 @@ def test_error_texts_never_repeat_the_id_number_or_name(
         ({"after": "abc"}, "after", "int_parsing"),
         ({"limit": "0"}, "limit", "greater_than_equal"),
         ({"limit": "1001"}, "limit", "less_than_equal"),
+        ({"after": str(2**63)}, "after", "less_than_equal"),
+        ({"after": "1" + "0" * 40}, "after", "less_than_equal"),
+        ({"after": ["1", "2"]}, "after", "parameter_repeated"),
+        ({"limit": ["5", "5"]}, "limit", "parameter_repeated"),
     ],
-    ids=["after-negative", "after-text", "limit-zero", "limit-over-max"],
+    ids=[
+        "after-negative",
+        "after-text",
+        "limit-zero",
+        "limit-over-max",
+        "after-over-int64",
+        "after-huge",
+        "after-repeated",
+        "limit-repeated",
+    ],
 )
 def test_bad_inbox_parameters_are_422_naming_the_parameter(
     stored: Stored, params: dict[str, str], field: str, rule: str

@@ -212,6 +212,14 @@ def test_calendar_due_follows_the_protocol_examples(
         ),
         ({"available_at": "2026-09-30", "working_days": 0}, "working_days", "greater_than_equal"),
         ({}, "available_at", "missing"),
+        # far outside the calendar's years: a 422 naming the field, never a 500
+        ({"available_at": "1900-01-01"}, "available_at", "calendar_range"),
+        ({"available_at": "2150-01-01"}, "available_at", "calendar_range"),
+        ({"available_at": "9999-12-31", "calendar_days": 365}, "available_at", "calendar_range"),
+        ({"available_at": "2099-12-31", "working_days": 5}, "available_at", "calendar_range"),
+        ({"available_at": "0001-01-01T00:00:00+14:00"}, "available_at", "calendar_range"),
+        ({"available_at": "9999-12-31T23:59:59-12:00"}, "available_at", "calendar_range"),
+        ({"available_at": "9999-12-31T23:59:59+14:00"}, "available_at", "calendar_range"),
     ],
 )
 def test_calendar_due_rejects_bad_parameters_as_problems(
@@ -225,6 +233,19 @@ def test_calendar_due_rejects_bad_parameters_as_problems(
     assert {"field": field, "rule": rule} in [
         {"field": e["field"], "rule": e["rule"]} for e in body["errors"]
     ]
+
+
+@pytest.mark.parametrize(
+    ("available_at", "available_date"),
+    [("2026-09-30T23:30:00+14:00", "2026-09-30"), ("2026-09-30T00:30:00-12:00", "2026-09-30")],
+)
+def test_calendar_due_takes_extreme_offsets(
+    node_client: httpx.Client, available_at: str, available_date: str
+) -> None:
+    """+14:00 and -12:00 are real offsets: the local Shanghai date decides."""
+    response = node_client.get("/api/v1/calendar/due", params={"available_at": available_at})
+    assert response.status_code == 200, response.text
+    assert response.json()["available_date"] == available_date
 
 
 def test_calendar_due_needs_a_token(shared: Harness) -> None:

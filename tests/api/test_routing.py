@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from gateway.divisions.registry import get_registry
-from tests.api.conftest import Harness, example
+from tests.api.conftest import Harness, assert_problem, example
 
 DUE = "2026-11-30T23:59:59.999000+08:00"  # five working days after Monday 2026-11-23
 
@@ -46,9 +46,10 @@ def test_recipient_is_derived_from_the_household_code_when_absent(gw: Harness, n
     response = residence.post("/api/v1/messages", json=doc)
     assert response.status_code == 202, response.text
     body = response.json()
-    assert (body["state"], body["recipient"], body["unmatched_reason"]) == (
+    assert (body["state"], body["recipient"], body["node"], body["unmatched_reason"]) == (
         "routed",
         hukou_code,
+        "430582",
         None,
     )
     assert body["due_at"] is not None
@@ -240,3 +241,184 @@ def test_forwarded_copy_names_its_origin_in_the_inbox(gw: Harness) -> None:
     notification, _feedback, clients = _transfer(gw)
     [item] = _inbox(clients["430503"])
     assert item["forwarded_from"] == notification["message_id"]
+
+
+# --- supervisors are never routing targets (PROTOCOL §8.2) ------------------------------------
+
+
+def test_a_supervisor_above_the_code_does_not_swallow_the_message(gw: Harness) -> None:
+    """Only a supervisor exists above 510104003201: the message waits as no_node (where the
+    unmatched queue shows it), it is not `routed` to a supervisor nobody can pull for."""
+    residence = gw.node("441900")
+    supervisor = gw.node("510000", role="supervisor")
+    doc = _for_household("notification.birth", "510104003201")
+    response = residence.post("/api/v1/messages", json=doc)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["state"], body["unmatched_reason"], body["due_at"]) == (
+        "unmatched",
+        "no_node",
+        None,
+    )
+    status = supervisor.get(f"/api/v1/messages/{doc['message_id']}").json()
+    assert (status["state"], status["node"]) == ("unmatched", None)
+
+
+def test_a_node_below_a_supervisor_at_a_longer_prefix_still_gets_the_message(gw: Harness) -> None:
+    residence, province = gw.node("441900"), gw.node("430000")
+    gw.node("430582", role="supervisor")  # a county-level supervisor registration
+    doc = _for_household("notification.birth", "430582101210")
+    response = residence.post("/api/v1/messages", json=doc)
+    assert response.status_code == 202, response.text
+    assert response.json()["state"] == "routed"
+    assert _ids(province) == [doc["message_id"]]
+
+
+def test_registering_a_node_routes_what_waited_for_it_at_once(gw: Harness) -> None:
+    residence = gw.node("441900")
+    gw.node("510000", role="supervisor")
+    query = example("query", sender="441900", sender_unit="441900003", recipient="510104")
+    covered = [_for_household("notification.birth", "510104003201"), query]
+    elsewhere = _for_household("notification.birth", "110101001001")  # 北京: still no node
+    for doc in (*covered, elsewhere):
+        assert residence.post("/api/v1/messages", json=doc).status_code == 202
+    gw.time.advance(timedelta(days=3))  # Thursday 2026-11-26: deadlines count from now
+    county = gw.node("510104")
+    assert _ids(county) == [doc["message_id"] for doc in covered]
+    notification = residence.get(f"/api/v1/messages/{covered[0]['message_id']}").json()
+    assert (notification["state"], notification["node"], notification["unmatched_reason"]) == (
+        "delivered",  # the pull above collected it
+        "510104",
+        None,
+    )
+    assert notification["timestamps"]["available_at"].startswith("2026-11-26T10:00:00")
+    # five working days after Thursday 2026-11-26
+    assert notification["timestamps"]["due_at"] == "2026-12-03T23:59:59.999000+08:00"
+    query = residence.get(f"/api/v1/messages/{covered[1]['message_id']}").json()
+    assert query["timestamps"]["due_at"] is not None
+    waiting = residence.get(f"/api/v1/messages/{elsewhere['message_id']}").json()
+    assert (waiting["state"], waiting["unmatched_reason"]) == ("unmatched", "no_node")
+    # a repeat of a message routed since is answered with where it is now
+    again = residence.post("/api/v1/messages", json=covered[0]).json()
+    assert (again["duplicate"], again["state"], again["node"], again["due_at"]) == (
+        True,
+        "routed",
+        "510104",
+        "2026-12-03T23:59:59.999000+08:00",
+    )
+
+
+def test_a_process_routing_on_a_stale_table_still_routes_to_a_new_node(gw: Harness) -> None:
+    """The API process caches its routing table for a few seconds: a node registered by
+    another process in that time must still get what is submitted meanwhile."""
+    residence = gw.node("441900")
+    gw.runtime.routing()  # the table as it is now, cached
+    with gw.runtime.writing() as session:  # registered elsewhere: this process is not told
+        from gateway.nodes.service import add_node
+
+        add_node(
+            session, code="510104", name="锦江区", role="node", endpoint=None, now=gw.time.now()
+        )
+        session.commit()
+    doc = _for_household("notification.birth", "510104003201")
+    response = residence.post("/api/v1/messages", json=doc)
+    assert response.status_code == 202, response.text
+    body = response.json()
+    assert (body["state"], body["unmatched_reason"]) == ("routed", None)
+    assert body["due_at"] == DUE
+    status = residence.get(f"/api/v1/messages/{doc['message_id']}").json()
+    assert status["node"] == "510104"
+
+
+# --- transfers ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "target",
+    [
+        "430521",  # its own retired code (邵东县 → 邵东市)
+        "430521101210",  # a village under its own retired code
+        "430582",  # itself
+        "430582101210",  # a village it serves
+    ],
+)
+def test_a_transfer_back_to_the_declaring_node_is_refused(gw: Harness, target: str) -> None:
+    residence, origin = gw.node("441900"), gw.node("430582")
+    notification = example("notification.other")
+    assert residence.post("/api/v1/messages", json=notification).status_code == 202
+    feedback = example("feedback.transferred", in_reply_to=notification["message_id"])
+    feedback["body"]["transferred_to"] = target
+    response = origin.post("/api/v1/messages", json=feedback)
+    assert_problem(response, 422, "body.transferred_to", "transfer_to_self")
+    assert gw.count_messages() == 1
+    status = residence.get(f"/api/v1/messages/{notification['message_id']}").json()
+    assert status["response"] == "awaiting"
+
+
+def test_a_transfer_from_a_city_node_to_a_county_it_serves_is_refused(gw: Harness) -> None:
+    residence, city = gw.node("441900"), gw.node("430500")
+    notification = example("notification.other", recipient="430503")  # 大祥区: served by 430500
+    assert residence.post("/api/v1/messages", json=notification).status_code == 202
+    feedback = example("feedback.transferred", in_reply_to=notification["message_id"])
+    feedback["body"]["transferred_to"] = "430503"
+    assert_problem(
+        city.post("/api/v1/messages", json=feedback), 422, "body.transferred_to", "transfer_to_self"
+    )
+
+
+def test_the_forwarded_copy_keeps_event_date_and_submission_timeliness(gw: Harness) -> None:
+    from sqlalchemy import select
+
+    from gateway.messages.models import MessageRow
+
+    notification, _feedback, clients = _transfer(gw)
+    [item] = _inbox(clients["430503"])
+    with gw.runtime.session() as session:
+        rows = {
+            row.message_id: row
+            for row in session.execute(select(MessageRow)).scalars()
+            if row.message_id in (notification["message_id"], item["message_id"])
+        }
+    original, forwarded = rows[notification["message_id"]], rows[item["message_id"]]
+    assert original.event_date is not None and original.submitted_on_time is not None
+    assert (forwarded.event_date, forwarded.submitted_on_time) == (
+        original.event_date,
+        original.submitted_on_time,
+    )
+    shown = clients["430503"].get(f"/api/v1/messages/{item['message_id']}").json()
+    assert shown["submitted_on_time"] == original.submitted_on_time
+
+
+def test_submissions_racing_a_node_registration_all_reach_the_new_node(gw: Harness) -> None:
+    """Submissions for a code no node covers, while a node for it is registered in the middle
+    of them: each message is routed by the registration or by its own write, never left
+    waiting (the routing lock orders the two)."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    residence = gw.token("441900")
+    docs = [_for_household("notification.birth", "510104003201") for _ in range(60)]
+    done = threading.Semaphore(0)
+
+    def post(doc: dict[str, Any]) -> int:
+        with httpx.Client(base_url=gw.url, timeout=15) as client:
+            status = client.post(
+                "/api/v1/messages", json=doc, headers={"Authorization": f"Bearer {residence}"}
+            ).status_code
+        done.release()
+        return status
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        futures = [pool.submit(post, doc) for doc in docs]
+        for _ in range(15):  # some are stored waiting before the node exists, more in flight
+            assert done.acquire(timeout=15)
+        county = gw.token("510104")
+        statuses = [f.result() for f in futures]
+    assert statuses == [202] * len(docs)
+    inbox = httpx.get(
+        f"{gw.url}/api/v1/inbox",
+        params={"limit": 1000},
+        headers={"Authorization": f"Bearer {county}"},
+        timeout=15,
+    ).json()["messages"]
+    assert sorted(m["message_id"] for m in inbox) == sorted(d["message_id"] for d in docs)

@@ -74,3 +74,36 @@ def test_revoke_then_list() -> None:
     assert json.loads(runner.invoke(app, ["node", "list"]).stdout) == []
     assert len(json.loads(runner.invoke(app, ["node", "list", "--all"]).stdout)) == 1
     assert runner.invoke(app, ["node", "revoke", "430582"]).exit_code == 1
+
+
+def test_node_add_routes_what_waited_for_a_node_at_once() -> None:
+    """PROTOCOL §8.2 through the command operators use: a message no node covered is in the
+    new node's inbox as soon as `gateway node add` returns, with a deadline from then."""
+    import httpx
+
+    from gateway.server import BackgroundServer, Gateway, uvicorn_config
+    from tests.api.conftest import example
+
+    residence = json.loads(runner.invoke(app, ["node", "add", "441900", "--name", "东莞"]).stdout)
+    doc = example("notification.birth")
+    doc.pop("recipient", None)
+    doc["subject"]["hukou_code"] = "510104003201"  # 成都市锦江区: no node yet
+    with (
+        Gateway(get_settings()) as rt,
+        BackgroundServer(uvicorn_config(rt, "127.0.0.1", 0, log_level="warning")) as server,
+    ):
+        url = f"http://127.0.0.1:{server.port}"
+        headers = {"Authorization": f"Bearer {residence['token']}"}
+        sent = httpx.post(f"{url}/api/v1/messages", json=doc, headers=headers, timeout=10)
+        assert sent.status_code == 202 and sent.json()["state"] == "unmatched", sent.text
+        added = runner.invoke(app, ["node", "add", "510104", "--name", "锦江区"])
+        assert added.exit_code == 0, added.output
+        shown = json.loads(added.stdout)
+        assert shown["routed_waiting"] == 1
+        inbox = httpx.get(
+            f"{url}/api/v1/inbox",
+            headers={"Authorization": f"Bearer {shown['token']}"},
+            timeout=10,
+        ).json()["messages"]
+        assert [m["message_id"] for m in inbox] == [doc["message_id"]]
+        assert inbox[0]["due_at"] is not None

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import shlex
+import shutil
 import signal
 import socket
 import subprocess
@@ -79,8 +81,8 @@ def test_demo_walks_a_notification_to_its_feedback(tmp_path: Path) -> None:
     assert "按时答复" in run.stdout
     # the next steps it prints: a sample export to import, and the county client's commands
     export = tmp_path / "data" / "demo" / "示例_育龄妇女导出.xlsx"
-    assert export.exists() and f"gateway import {export}" in run.stdout
-    assert "gateway client pull" in run.stdout
+    assert export.exists() and f"gateway import {shlex.quote(str(export))}" in run.stdout
+    assert f"{GATEWAY} client pull" in run.stdout
     pidfile = tmp_path / "data" / "demo" / "redis" / "redis.pid"
     assert not pidfile.exists() or not _alive(int(pidfile.read_text()))
 
@@ -124,3 +126,58 @@ def test_demo_keeps_serving_until_terminated_then_stops_its_redis(tmp_path: Path
         proc.stdout.close()
     assert code == 0
     assert not _alive(pid)
+
+
+def test_the_commands_the_demo_prints_run_as_printed_from_anywhere(tmp_path: Path) -> None:
+    """A newcomer after ./ops/run.sh: another terminal, another directory, no .venv/bin on
+    PATH and no GATEWAY_* variables; every line the demo suggests is pasted as it is."""
+    env = {**os.environ, "GATEWAY_DATA_DIR": str(tmp_path / "data")}
+    proc = subprocess.Popen(
+        [GATEWAY, "demo", "--port", "0"],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    try:
+        assert proc.stdout is not None
+        printed: list[str] = []
+        for line in proc.stdout:
+            if "Ctrl-C" in line:
+                break
+            printed.append(line.rstrip("\n"))
+        start = next(i for i, line in enumerate(printed) if "Try next" in line)
+        commands = [
+            line.strip()
+            for line in printed[start + 1 :]
+            if line.startswith("  ") and not line.lstrip().startswith("#")
+        ]
+        assert len(commands) >= 3, printed[start:]
+        venv_bin = str(Path(GATEWAY).parent)
+        path = os.pathsep.join(
+            p for p in os.environ.get("PATH", "").split(os.pathsep) if p and p != venv_bin
+        )
+        assert shutil.which("gateway", path=path) is None  # the newcomer's shell
+        shell_env = {"PATH": path, "HOME": str(tmp_path)}
+        elsewhere = tmp_path / "elsewhere"
+        elsewhere.mkdir()
+        for command in commands:
+            run = subprocess.run(
+                command,
+                shell=True,  # the point: exactly what a user pastes into a shell
+                cwd=elsewhere,
+                env=shell_env,
+                capture_output=True,
+                text=True,
+                timeout=120,
+                check=False,
+            )
+            assert run.returncode == 0, (command, run.stdout, run.stderr)
+        # import sent the sample export, pull collected it into a workbook, answer read it
+        assert list((tmp_path / "data" / "demo" / "邵东").glob("收件_*.xlsx"))
+        assert not list(elsewhere.iterdir())  # nothing written where the user happened to be
+    finally:
+        proc.terminate()
+        assert proc.wait(timeout=30) == 0
+        assert proc.stdout is not None
+        proc.stdout.close()

@@ -221,15 +221,146 @@ def test_the_signed_time_is_the_header_time_whatever_the_clock_zone() -> None:
 
 
 def test_each_node_secret_is_derived_once_per_worker(monkeypatch: pytest.MonkeyPatch) -> None:
-    calls: list[tuple[int, str]] = []
+    calls: list[tuple[int, str, int]] = []
 
-    def counting(key: str, node_id: int, code: str) -> str:
-        calls.append((node_id, code))
-        return push_secret(key, node_id, code)
+    def counting(key: str, node_id: int, code: str, version: int = 0) -> str:
+        calls.append((node_id, code, version))
+        return push_secret(key, node_id, code, version)
 
     monkeypatch.setattr(worker_module, "push_secret", counting)
     worker = _worker()
     now = datetime.now(UTC)
     for _ in range(3):
         worker._headers(_item("{}"), now)
-    assert calls == [(7, "430582")]
+    assert calls == [(7, "430582", 0)]
+
+
+# -- rotating one node's push secret (gateway node rotate-push-secret) -----------------------
+
+
+@dataclass
+class Checked:
+    signatures: int  # how many v1 signatures the push carried
+    verifies: dict[str, bool]  # secret name → did the standardwebhooks receiver accept it
+
+
+@dataclass
+class Rotating:
+    """A county receiver during a rotation: each real push is checked by a Standard Webhooks
+    receiver per secret it knows (``secrets``: name → secret); it answers 204 when the one it
+    currently uses (``uses``) verifies, else 401."""
+
+    secrets: dict[str, str]
+    uses: str
+    url: str = ""
+    got: list[Checked] = field(default_factory=list)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def last(self) -> Checked:
+        with self.lock:
+            return self.got[-1]
+
+
+@contextmanager
+def rotating(secrets: dict[str, str], uses: str) -> Iterator[Rotating]:
+    state = Rotating(secrets, uses)
+
+    class Handler(BaseHTTPRequestHandler):
+        def log_message(self, format: str, *args: object) -> None:
+            return
+
+        def do_POST(self) -> None:  # http.server naming
+            body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+            headers = dict(self.headers.items())
+            verifies = {}
+            for name, secret in state.secrets.items():
+                try:
+                    Webhook(secret).verify(body, headers)
+                    verifies[name] = True
+                except WebhookVerificationError:
+                    verifies[name] = False
+            count = len(headers.get("webhook-signature", "").split())
+            with state.lock:
+                state.got.append(Checked(count, verifies))
+            self.send_response(204 if verifies.get(state.uses) else 401)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+    with serving(Handler) as url:
+        state.url = url
+        yield state
+
+
+def cli(gw: Harness, monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, Any]:
+    """`gateway …` as the operator runs it, on this gateway's database and signing key."""
+    monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
+    monkeypatch.setenv("GATEWAY_PUSH_SIGNING_KEY", KEY)
+    get_settings.cache_clear()
+    result = runner.invoke(app, list(args))
+    assert result.exit_code == 0, result.output
+    shown: dict[str, Any] = json.loads(result.stdout)
+    return shown
+
+
+def push_one(gw: Harness, residence: Any, expect: str) -> str:
+    msg = example("notification.pregnancy")
+    assert residence.post("/api/v1/messages", json=msg).status_code == 202
+    mid = msg["message_id"]
+    assert wait_until(lambda: status(residence, mid)["delivery"] == expect), status(residence, mid)
+    return str(mid)
+
+
+def test_during_a_rotation_old_and_new_secret_both_verify_then_only_the_new(
+    signing_gw: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    residence = signing_gw.node("441900")
+    with rotating({}, uses="old") as county:
+        signing_gw.token("430582", endpoint=county.url)
+        old = node_secret(signing_gw, "430582")
+        rotated = cli(signing_gw, monkeypatch, "node", "rotate-push-secret", "430582")
+        new = rotated["push_secret"]
+        assert new != old
+        assert (rotated["push_secret_version"], rotated["previous_push_secret"]) == (1, old)
+        assert cli(signing_gw, monkeypatch, "node", "push-secret", "430582") == rotated
+        county.secrets = {"old": old, "new": new}
+
+        # the worker (running since before the rotation) signs with both
+        push_one(signing_gw, residence, "delivered")  # the county still uses the old one
+        assert county.last() == Checked(2, {"old": True, "new": True})
+        county.uses = "new"  # the county installs the new secret, whenever it likes
+        push_one(signing_gw, residence, "delivered")
+        assert county.last() == Checked(2, {"old": True, "new": True})
+
+        finished = cli(signing_gw, monkeypatch, "node", "rotate-push-secret", "430582", "--finish")
+        assert finished["push_secret"] == new and "previous_push_secret" not in finished
+        push_one(signing_gw, residence, "delivered")
+        assert county.last() == Checked(1, {"old": False, "new": True})
+        county.uses = "old"  # a receiver that never switched is now refused
+        push_one(signing_gw, residence, "dead")
+        assert county.last() == Checked(1, {"old": False, "new": True})
+
+
+def test_the_overlap_ends_by_itself(signing_gw: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    residence = signing_gw.node("441900")
+    with rotating({}, uses="old") as county:
+        signing_gw.token("430582", endpoint=county.url)
+        old = node_secret(signing_gw, "430582")
+        overlap_s = 3.0
+        rotated = cli(
+            signing_gw,
+            monkeypatch,
+            "node",
+            "rotate-push-secret",
+            "430582",
+            "--overlap-hours",
+            str(overlap_s / 3600),
+        )
+        county.secrets = {"old": old, "new": rotated["push_secret"]}
+        push_one(signing_gw, residence, "delivered")
+        assert county.last() == Checked(2, {"old": True, "new": True})
+        until = datetime.fromisoformat(rotated["overlap_until"])
+        assert wait_until(lambda: datetime.now(UTC) > until, overlap_s + 2)
+        shown = cli(signing_gw, monkeypatch, "node", "push-secret", "430582")
+        assert "previous_push_secret" not in shown
+        push_one(signing_gw, residence, "dead")  # the county still on the old one: 401
+        assert county.last() == Checked(1, {"old": False, "new": True})

@@ -107,3 +107,18 @@ def test_only_nodes_with_an_endpoint_are_given_a_secret_on_add() -> None:
         ],
     )
     assert supervisor.exit_code == 0 and "push_secret" not in json.loads(supervisor.stdout)
+
+
+def test_version_0_is_the_original_derivation_and_each_version_differs() -> None:
+    original = (
+        "whsec_"
+        + base64.b64encode(
+            hmac.new(b"k", b"push-signing:v1:12:430582", hashlib.sha256).digest()
+        ).decode()
+    )
+    assert push_secret("k", 12, "430582", 0) == push_secret("k", 12, "430582") == original
+    versions = {push_secret("k", 12, "430582", v) for v in range(5)}
+    assert len(versions) == 5
+    assert push_secret("k", 12, "430582", 1) != push_secret("k", 13, "430582", 1)
+    with pytest.raises(ValueError, match="version"):
+        push_secret("k", 12, "430582", -1)

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+import uvicorn
 from openpyxl import load_workbook
 
 from adapters.client.api import GatewayApi, RetryPolicy
 from adapters.client.store import ClientStore
+from gateway.server import BackgroundServer
 from tests.api.conftest import Harness, running_gateway
 from tests.conftest import STACKS
 
@@ -78,3 +81,11 @@ def fill(source: Path, target: Path, answers: dict[str, dict[str, Any]]) -> Path
                 row[header.index(column)].value = value
     wb.save(target)
     return target
+
+
+@contextmanager
+def serving(app: Any) -> Iterator[int]:
+    """An ASGI app (the push receiver) on a real loopback port; yields the port."""
+    config = uvicorn.Config(app, host="127.0.0.1", port=0, log_level="warning")
+    with BackgroundServer(config) as server:
+        yield server.port

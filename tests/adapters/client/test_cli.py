@@ -2,13 +2,22 @@
 
 from __future__ import annotations
 
+import base64
+import json
+import os
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
+import httpx
+import pytest
 from openpyxl import load_workbook
+from standardwebhooks.webhooks import Webhook
 from typer.testing import CliRunner
 
+from adapters.receiver import MAX_BODY
 from gateway.cli.main import app
-from tests.adapters.client.conftest import ORIGIN, fill
+from tests.adapters.client.conftest import ORIGIN, fill, serving
 from tests.api.conftest import Harness, example
 
 runner = CliRunner()
@@ -80,3 +89,71 @@ def test_the_receiver_needs_a_secret(tmp_path: Path) -> None:
     )
     assert result.exit_code == 1
     assert "缺少签名密钥" in result.output
+
+
+def _receive(
+    monkeypatch: pytest.MonkeyPatch,
+    args: list[str],
+    pushes: list[tuple[tuple[str, ...], int]],
+    env: dict[str, str] | None = None,
+) -> None:
+    """Run `gateway client receive …` and, while it serves (its uvicorn.run replaced by a
+    loopback server), send each push signed by the given secrets; check the statuses."""
+    import uvicorn
+
+    import gateway.logs
+
+    answered: list[int] = []
+
+    def run(application: Any, **_kw: Any) -> None:
+        with serving(application) as port:
+            for signers, _status in pushes:
+                doc = example("notification.birth")
+                body = json.dumps(doc)
+                moment = datetime.now(UTC)
+                headers = {
+                    "Content-Type": "application/json",
+                    "webhook-id": doc["message_id"],
+                    "webhook-timestamp": str(int(moment.timestamp())),
+                    "webhook-signature": " ".join(
+                        Webhook(s).sign(doc["message_id"], moment, body) for s in signers
+                    ),
+                }
+                response = httpx.post(
+                    f"http://127.0.0.1:{port}/", content=body.encode(), headers=headers
+                )
+                answered.append(response.status_code)
+
+    monkeypatch.setattr(uvicorn, "run", run)
+    monkeypatch.setattr(gateway.logs, "configure_logging", lambda *a, **kw: None)
+    result = runner.invoke(app, ["client", "receive", *args], env=env)
+    assert result.exit_code == 0, result.output
+    assert answered == [status for _signers, status in pushes]
+
+
+def _secret() -> str:
+    return "whsec_" + base64.b64encode(os.urandom(32)).decode()
+
+
+def test_the_receiver_takes_old_and_new_secret_during_a_rotation(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    old, new, unknown = _secret(), _secret(), _secret()
+    pushes = [((old,), 200), ((new,), 200), ((old, new), 200), ((unknown,), 401)]
+    directory = ["--dir", str(tmp_path)]
+    _receive(monkeypatch, [*directory, "--secret", old, "--secret", new], pushes)
+    # the environment variable holds both, space-separated
+    _receive(monkeypatch, directory, pushes, env={"GATEWAY_PUSH_SECRET": f"{old} {new}"})
+
+
+def test_the_receiver_body_cap_is_an_option(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from gateway.cli.client import MAX_PUSH_BODY
+
+    assert MAX_PUSH_BODY == MAX_BODY  # the CLI default is the receiver's (the gateway's limit)
+    secret = _secret()
+    small = len(json.dumps(example("notification.birth")).encode()) - 1
+    args = ["--dir", str(tmp_path), "--secret", secret]
+    _receive(monkeypatch, [*args, "--max-body-bytes", str(small)], [((secret,), 413)])
+    _receive(monkeypatch, args, [((secret,), 200)])
