@@ -23,22 +23,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from functools import lru_cache
 from typing import Any, Final
-from zoneinfo import ZoneInfo
 
 import orjson
 
 from adapters.entries import split_list
+from adapters.errors import AdapterError
 from adapters.profiles import Profile
 from adapters.readers import RawRow
 from adapters.report import RowIssue
 from gateway.divisions.address import AddressMatch, parse_address
-from gateway.divisions.registry import get_registry
+from gateway.divisions.registry import DivisionRegistry
 from message_schemas import SCHEMA_VERSION
 from message_schemas.catalog import get_catalog
 from message_schemas.errors import FieldError
+from message_schemas.timezone import SHANGHAI
 from message_schemas.validate import message_errors
 
-SHANGHAI: Final = ZoneInfo("Asia/Shanghai")
 # Fixed forever: changing it would give every already-imported row a new id.
 ID_NAMESPACE: Final = uuid.UUID("6f1c3d0e-5b7a-5e21-9a4c-0d8e2f7b1c35")
 
@@ -51,13 +51,23 @@ _TRUE = frozenset({"是", "有", "已", "已办理", "y", "yes", "true", "1", "�
 _FALSE = frozenset({"否", "无", "未", "未办理", "n", "no", "false", "0", "×"})
 
 
-class ProfileMismatch(ValueError):
+class ProfileMismatch(AdapterError, ValueError):
     """The file lacks headers the profile needs: no row could be converted."""
+
+    kind = "invalid"
+    title = "Required columns missing / 缺少必需的列"
+    slug = "columns-missing"
 
     def __init__(self, missing: Sequence[tuple[str, tuple[str, ...]]]) -> None:
         self.missing = list(missing)
         wanted = "；".join(f"{'或'.join(h)}（{path}）" for path, h in self.missing)
-        super().__init__(f"文件缺少必需的列：{wanted} / the file lacks required columns")
+        super().__init__(
+            f"文件缺少必需的列：{wanted} / the file lacks required columns",
+            errors=[
+                FieldError("records", "column_missing", f"{'/'.join(aliases)} ({path})")
+                for path, aliases in self.missing
+            ],
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,10 +130,10 @@ def _choices(table: str) -> str:
     return "、".join(labels[:12])
 
 
-@lru_cache(maxsize=1)
-def _villages_by_township() -> dict[str, list[tuple[str, str]]]:
+@lru_cache(maxsize=2)
+def _villages_by_township(registry: DivisionRegistry) -> dict[str, list[tuple[str, str]]]:
     index: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for code, name in get_registry().villages.items():
+    for code, name in registry.villages.items():
         index[code[:9]].append((name, code))
     return dict(index)
 
@@ -137,9 +147,11 @@ class Converter:
         headers: Iterable[str],
         *,
         sender: str,
+        registry: DivisionRegistry,
     ) -> None:
         self.profile = profile
         self.sender = sender
+        self.registry = registry
         present = set(headers)
         # field path → the header it reads in this file (first alias present)
         self.column: dict[str, str] = {}
@@ -336,7 +348,7 @@ class Converter:
             own = self._event_field.get(category)
             if own is not None:  # it would have been the event date: not missing on its own
                 reported.add(f"body.details.{own}")
-        for error in message_errors(encoded):
+        for error in message_errors(encoded, divisions=self.registry):
             if error.field in reported or _under(error.field, reported):
                 continue
             issues.append(self._issue(row, values, error))
@@ -397,7 +409,7 @@ class Converter:
         minimum = self.profile.min_address_confidence
         if "hukou_code" not in subject and "hukou_address" in subject:
             column = self.column["subject.hukou_address"]
-            match: AddressMatch = parse_address(subject["hukou_address"])
+            match: AddressMatch = parse_address(subject["hukou_address"], self.registry)
             if match.code is None or match.confidence < minimum:
                 issues.append(self._unresolved(raw, column, match, "subject.hukou_code"))
             else:
@@ -419,7 +431,7 @@ class Converter:
                     )
         if "residence_code" not in subject and "residence_address" in subject:
             column = self.column["subject.residence_address"]
-            match = parse_address(subject["residence_address"])
+            match = parse_address(subject["residence_address"], self.registry)
             if match.code is None or match.confidence < minimum:
                 # optional in the standard: sent without it, and the clerk is told why
                 warnings.append(self._unresolved(raw, column, match, "subject.residence_code"))
@@ -444,15 +456,14 @@ class Converter:
         hint = "，请填写区划代码" if field == "subject.hukou_code" else "，已不带现居住地代码发送"
         return RowIssue(raw.number, column, raw.values.get(column, ""), rule, text + hint, field)
 
-    @staticmethod
-    def _village(match: AddressMatch, address: str) -> tuple[str, str]:
+    def _village(self, match: AddressMatch, address: str) -> tuple[str, str]:
         """A 12-digit code when an operator's village table names a village of the matched
         township in the address (the longest name wins); else the match itself."""
         assert match.code is not None
         if match.level == "township":
             found = [
                 (len(name), code)
-                for name, code in _villages_by_township().get(match.code, ())
+                for name, code in _villages_by_township(self.registry).get(match.code, ())
                 if name and name in address
             ]
             if found:

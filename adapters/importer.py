@@ -20,15 +20,16 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
-from zoneinfo import ZoneInfo
 
 from adapters.convert import Converted, Converter, Rejected, chinese_part
+from adapters.errors import AdapterError
 from adapters.ledger import Entry, Ledger
 from adapters.profiles import Profile
 from adapters.readers import open_records
 from adapters.report import ReportWriter, RowIssue
+from gateway.divisions.registry import DivisionRegistry
+from message_schemas.timezone import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 BATCH_SIZE = 500
 QUEUE_BATCHES = 2
 
@@ -59,9 +60,13 @@ class ImportSummary:
     states: dict[str, int] = field(default_factory=dict)
 
 
-class ImportAborted(RuntimeError):
+class ImportAborted(AdapterError):
     """The gateway could not be reached (after retries) or refused the whole import; the
     summary says how far it got, and a re-run continues from there."""
+
+    kind = "unavailable"
+    title = "Import stopped / 导入中止"
+    slug = "import-aborted"
 
     def __init__(self, reason: str, summary: ImportSummary) -> None:
         super().__init__(reason)
@@ -254,6 +259,7 @@ def run_import(
     profile: Profile,
     *,
     sender: str,
+    registry: DivisionRegistry,
     submitter: Submitter | None,
     report_path: Path,
     ledger: Ledger | None = None,
@@ -266,7 +272,7 @@ def run_import(
     started = time.perf_counter()
     summary = ImportSummary(source=path.name, dry_run=submitter is None, report=report_path)
     with open_records(path, encoding=encoding, sheet=sheet) as reader:
-        converter = Converter(profile, reader.headers, sender=sender)
+        converter = Converter(profile, reader.headers, sender=sender, registry=registry)
         with ReportWriter(report_path) as report:
             sender_thread = _Sender(summary, report, converter, submitter, ledger, on_progress)
             sender_thread.start()

@@ -15,6 +15,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from adapters.errors import AdapterError
+from gateway.divisions.address import CONFIDENCE_MIN
 from message_schemas.catalog import get_catalog
 
 # Field paths a column may feed besides the notification details (body.details.<name>).
@@ -41,8 +43,12 @@ MESSAGE_TYPES = ("notification",)
 PROFILE_NAME = re.compile(r"[a-z][a-z0-9_]{0,63}")
 
 
-class ProfileError(ValueError):
+class ProfileError(AdapterError, ValueError):
     """A profile is malformed or unknown; the text names the file and the entry."""
+
+    kind = "not_found"
+    title = "Unknown mapping profile / 映射配置不存在"
+    slug = "unknown-profile"
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,7 +148,7 @@ def parse_profile(raw: dict[str, Any], origin: str) -> Profile:
         label_en=str(raw.get("label_en", name)),
         message_type=message_type,
         key=key,
-        min_address_confidence=float(raw.get("min_address_confidence", 0.8)),
+        min_address_confidence=float(raw.get("min_address_confidence", CONFIDENCE_MIN)),
         required_columns=required,
         columns=columns,
         field_types={path: known_types[path] for path in columns},

@@ -58,6 +58,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Self
 
+from adapters.errors import AdapterError
+
 __all__ = [
     "RawRow",
     "ReaderError",
@@ -82,8 +84,12 @@ class RawRow:
     values: dict[str, str]  # normalised header -> stripped cell text ('' when empty/missing)
 
 
-class ReaderError(Exception):
+class ReaderError(AdapterError):
     """The file cannot be read as a table. Chinese then English; never holds a cell value."""
+
+    kind = "invalid"
+    title = "Records cannot be read / 记录无法读取"
+    slug = "records-unreadable"
 
 
 class RecordReader(ABC):

@@ -27,7 +27,6 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from standardwebhooks.webhooks import Webhook
@@ -38,11 +37,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from adapters.client.store import ClientStore
+from gateway.divisions.registry import load_registry
+from message_schemas.http import PROBLEM_JSON
+from message_schemas.timezone import SHANGHAI
 from message_schemas.validate import message_errors
 
 log = logging.getLogger("adapters.receiver")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 PROBLEM_BASE = "https://gateway.example/problems/"
 # Standard Webhooks' window (and the standardwebhooks package's): a receiver may only narrow it.
 LIBRARY_TOLERANCE_S = 300
@@ -53,7 +54,7 @@ SIGNATURE_BYTES = 32  # HMAC-SHA256
 
 def _problem(status: int, slug: str, title: str, **extra: Any) -> JSONResponse:
     body = {"type": PROBLEM_BASE + slug, "title": title, "status": status, **extra}
-    return JSONResponse(body, status_code=status, media_type="application/problem+json")
+    return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON)
 
 
 def _closing(response: Response) -> Response:
@@ -116,7 +117,7 @@ def _checked(
     body: bytes, signed_id: str, gateway_id: str | None
 ) -> tuple[dict[str, Any] | None, list[dict[str, str]]]:
     """The envelope if it is a valid message under the id that was signed; else the errors."""
-    errors = [e.as_dict() for e in message_errors(body)]
+    errors = [e.as_dict() for e in message_errors(body, divisions=load_registry())]
     if errors:
         return None, errors
     envelope: dict[str, Any] = orjson.loads(body)

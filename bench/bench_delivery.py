@@ -139,7 +139,13 @@ def _register(runtime: Runtime, endpoint: str) -> None:
     with runtime.session() as session:
         for code, url in ((RESIDENCE, None), (ORIGIN, endpoint)):
             add_node(
-                session, code=code, name=code, role="node", endpoint=url, now=runtime.time.now()
+                session,
+                code=code,
+                name=code,
+                role="node",
+                endpoint=url,
+                now=runtime.time.now(),
+                divisions=runtime.registry,
             )
         session.commit()
     runtime.invalidate_routing()

@@ -72,6 +72,7 @@ def fresh_runtime(backend: str) -> Iterator[Runtime]:
                         role="node",
                         endpoint=None,
                         now=runtime.time.now(),
+                        divisions=runtime.registry,
                     )
                 session.commit()
             yield runtime

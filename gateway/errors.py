@@ -1,46 +1,53 @@
-"""The gateway's error tree, in one place.
+"""The one error tree of the project, and its mapping to RFC 9457 problem details.
 
-    GatewayError                      base; carries safe context (never personal data)
-    ├── ItemFailed                    an unexpected error in one submitted item (500 for it)
-    ├── MessageInvalid                a message broke the standard: list[FieldError]
-    ├── InvalidInput                  a request other than a message is malformed (422)
-    ├── PayloadTooLarge               body or batch over its limit (413)
-    ├── Unauthenticated               no or unknown bearer token (401)
-    ├── Forbidden                     authenticated, but not allowed for this code (403)
-    ├── Conflict                      same message id with other content; answered twice (409)
-    ├── ConfigurationError            settings refused at start (names the settings; exit 2)
-    ├── ReferenceDataError            reference data could not be used
-    │   ├── CalendarDataError         a holiday schedule file is malformed (path, line, rule)
-    │   └── DivisionDataError         a division or village table file is malformed
-    └── NotFound                      a thing asked for by key does not exist
-        ├── UnknownDivision           a division code not in any table
-        └── UnknownProfile            no adapter mapping profile of that name
+    ExchangeError (message_schemas.errors)  root: detail, errors [{field, rule, message}], context
+    ├── the standard (message_schemas)
+    │   ├── InvalidMessage            a message broke the standard                    422
+    │   ├── IdNumberError             a rule of GB 11643 broken (inside validation)   422
+    │   └── CatalogError              a catalogue file is malformed                   500
+    ├── the calendar (gateway.calendar.errors)
+    │   ├── CalendarDataError         a schedule or windows file is malformed         422
+    │   └── CalendarRangeError        a date outside the calendar's years             422
+    ├── the divisions (gateway.divisions.errors)
+    │   ├── DivisionDataError         a division/village/successor file is malformed  422
+    │   └── UnknownDivision           a code in no table                              404
+    ├── the adapters (adapters.errors.AdapterError)
+    │   ├── ProfileError              a mapping profile malformed or unknown          404
+    │   ├── ReaderError               a county export cannot be read as a table       422
+    │   ├── ProfileMismatch           the export lacks the profile's required columns 422
+    │   ├── ImportAborted             an import stopped; a re-run continues           503
+    │   └── ClientError …             the county client (adapters/client/__init__.py)
+    └── GatewayError (here)           the service's own; each knows its status
+        ├── ItemFailed                an unexpected error in one submitted item       500
+        ├── MessageInvalid            a message broke the standard (wraps the errors) 422
+        ├── InvalidInput              a request other than a message is malformed     422
+        ├── PayloadTooLarge           body or batch over its limit                    413
+        ├── Unauthenticated           no or unknown bearer token                      401
+        ├── Forbidden                 authenticated, but not allowed for this code    403
+        ├── Conflict                  message id reused; answered twice               409
+        ├── ConfigurationError        settings refused at start (exit 2)              500
+        └── NotFound                  a thing asked for by key does not exist         404
+            └── UnknownProfile        no adapter mapping profile of that name         404
 
-Each error knows its RFC 9457 fields (``status``, ``title``, ``problem_type``) so the HTTP edge
-maps them in one handler, and the CLI prints the same JSON.
+The foundation (message_schemas, gateway.calendar, gateway.divisions) and the adapters raise
+their own errors and know nothing of HTTP: each says its ``kind`` (invalid, not_found, …),
+``title`` and ``slug``. ``problem_of`` maps any of them to a problem object, here and only here:
+the API's handlers and the CLI both call it.
 """
 
 from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from message_schemas.errors import FieldError
+from message_schemas.errors import ExchangeError, FieldError
 
 PROBLEM_BASE = "https://gateway.example/problems/"
 
+__all__ = ["PROBLEM_BASE", "ExchangeError", "FieldError", "GatewayError", "problem_of"]
 
-class GatewayError(Exception):
+
+class GatewayError(ExchangeError):
     status: ClassVar[int] = 500
-    title: ClassVar[str] = "Internal error / 内部错误"
-    slug: ClassVar[str] = "internal"
-
-    def __init__(
-        self, detail: str, *, errors: list[FieldError] | None = None, **context: str
-    ) -> None:
-        super().__init__(detail)
-        self.detail = detail
-        self.errors = errors or []
-        self.context = context
 
     @property
     def problem_type(self) -> str:
@@ -48,18 +55,41 @@ class GatewayError(Exception):
 
     def problem(self, instance: str | None = None) -> dict[str, Any]:
         """RFC 9457 problem details object."""
-        body: dict[str, Any] = {
-            "type": self.problem_type,
-            "title": self.title,
-            "status": self.status,
-            "detail": self.detail,
-        }
-        if instance:
-            body["instance"] = instance
-        if self.errors:
-            body["errors"] = [e.as_dict() for e in self.errors]
-        body.update(self.context)
-        return body
+        return problem_of(self, instance)
+
+
+# What each kind of failure of the foundation and the adapters answers over HTTP.
+KIND_STATUS = {
+    "invalid": 422,
+    "not_found": 404,
+    "conflict": 409,
+    "too_large": 413,
+    "forbidden": 403,
+    "unavailable": 503,
+    "internal": 500,
+}
+
+
+def status_of(exc: ExchangeError) -> int:
+    if isinstance(exc, GatewayError):
+        return exc.status
+    return KIND_STATUS.get(exc.kind, 500)
+
+
+def problem_of(exc: ExchangeError, instance: str | None = None) -> dict[str, Any]:
+    """The RFC 9457 problem object for any error of the tree (never the input's values)."""
+    body: dict[str, Any] = {
+        "type": PROBLEM_BASE + exc.slug,
+        "title": exc.title,
+        "status": status_of(exc),
+        "detail": exc.detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if exc.errors:
+        body["errors"] = [e.as_dict() for e in exc.errors]
+    body.update(exc.context)
+    return body
 
 
 class ItemFailed(GatewayError):
@@ -121,33 +151,10 @@ class ConfigurationError(GatewayError):
         self.problems = problems
 
 
-class ReferenceDataError(GatewayError):
-    status = 500
-    title = "Reference data unusable / 参考数据不可用"
-    slug = "reference-data"
-
-
-class CalendarDataError(ReferenceDataError):
-    status = 422
-    title = "Holiday schedule file invalid / 节假日安排文件无效"
-    slug = "calendar-data"
-
-
-class DivisionDataError(ReferenceDataError):
-    status = 422
-    title = "Division table file invalid / 区划代码表文件无效"
-    slug = "division-data"
-
-
 class NotFound(GatewayError):
     status = 404
     title = "Not found / 未找到"
     slug = "not-found"
-
-
-class UnknownDivision(NotFound):
-    title = "Unknown division code / 区划代码不存在"
-    slug = "unknown-division"
 
 
 class UnknownProfile(NotFound):

@@ -13,30 +13,17 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from gateway.calendar.clock import WorkingDayClock
-from gateway.calendar.service import get_clock
 from gateway.db.engine import make_engine
-from gateway.divisions.registry import get_registry
+from gateway.divisions.registry import DivisionRegistry
 from gateway.keys.resolve import resolve_secrets
 from gateway.nodes import repository as nodes_repo
 from gateway.nodes.token_cache import TokenCache
+from gateway.reference import Reference, ReferenceSource
 from gateway.routing.table import RoutingTable
 from gateway.settings import Settings
 from gateway.time_source import SystemTime, TimeSource
 
 ROUTING_TTL_S = 2.0  # a node added by another process is routed to within this time
-
-
-class _Divisions:
-    """The registry seen through the narrow interface routing needs."""
-
-    def __init__(self) -> None:
-        self._registry = get_registry()
-
-    def is_retired(self, county: str) -> bool:
-        return self._registry.is_retired(county)
-
-    def successor(self, code: str) -> str | None:
-        return self._registry.successor(code)
 
 
 @dataclass
@@ -48,7 +35,10 @@ class Runtime:
     redis: Any = None  # redis.Redis | None
     redis_url: str = ""
     tokens: TokenCache = field(default_factory=lambda: TokenCache(0))
+    # the division tables, the clock and the windows in force (reloaded when files change)
+    references: ReferenceSource = field(default_factory=lambda: ReferenceSource(None))
     _routing: RoutingTable | None = None
+    _routing_registry: DivisionRegistry | None = None
     _routing_at: float = 0.0
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _write_lock: threading.Lock = field(default_factory=threading.Lock)
@@ -73,6 +63,7 @@ class Runtime:
             redis=redis,
             redis_url=redis_url,
             tokens=TokenCache(settings.token_cache_s),
+            references=ReferenceSource(settings.data_dir, check_s=settings.reference_check_s),
         )
 
     @contextmanager
@@ -95,20 +86,29 @@ class Runtime:
         with self._write_lock, self.sessions() as session:
             yield session
 
+    def reference(self) -> Reference:
+        return self.references.current()
+
     @property
     def clock(self) -> WorkingDayClock:
-        return get_clock()
+        return self.references.current().clock
+
+    @property
+    def registry(self) -> DivisionRegistry:
+        return self.references.current().registry
 
     def routing(self) -> RoutingTable:
+        registry = self.registry
         with self._lock:
             fresh = _time.monotonic() - self._routing_at < ROUTING_TTL_S
-            if self._routing is not None and fresh:
+            if self._routing is not None and fresh and self._routing_registry is registry:
                 return self._routing
         with self.sessions() as session:
             nodes = nodes_repo.routing_codes(session)
-        table = RoutingTable(nodes, _Divisions(), [code for code, url in nodes.items() if url])
+        table = RoutingTable(nodes, registry, [code for code, url in nodes.items() if url])
         with self._lock:
             self._routing, self._routing_at = table, _time.monotonic()
+            self._routing_registry = registry
         return table
 
     def invalidate_routing(self) -> None:

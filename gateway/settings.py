@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import ipaddress
 import json
-from functools import lru_cache
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -43,6 +42,9 @@ class Settings(BaseSettings):
     # How long an API process trusts a token it looked up. `gateway node revoke` tells every
     # process over Redis at once; without Redis a revoked token works at most this long.
     token_cache_s: float = 5.0
+    # How often a process looks whether an operator loaded a division table, a calendar year
+    # or a windows file (one stat per file); it counts within this time, without a restart.
+    reference_check_s: float = 2.0
 
     # development | production. Production refuses to start while a secret is missing, short
     # or a public development value, or while a drill clock is set (PROTOCOL §8.8).
@@ -152,6 +154,7 @@ class Settings(BaseSettings):
         return path
 
 
-@lru_cache(maxsize=1)
 def get_settings() -> Settings:
+    """The settings from the environment, read now. Only the composition roots (the CLI's
+    commands, the test harness) call this; everything else is handed its Settings."""
     return Settings()

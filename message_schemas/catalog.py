@@ -18,13 +18,18 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
+from message_schemas.errors import ExchangeError
+
 VERSION_DIR = "v1"
 FIELD_TYPES = ("date", "int", "text", "bool", "division")
 _SPACES = re.compile(r"\s+")
 
 
-class CatalogError(ValueError):
+class CatalogError(ExchangeError, ValueError):
     """A catalogue file is malformed; the text names the file and the entry."""
+
+    title = "Catalogue unusable / 标准目录不可用"
+    slug = "catalog"
 
 
 @dataclass(frozen=True, slots=True)

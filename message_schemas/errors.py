@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import ClassVar
 
 from pydantic import ValidationError
 
@@ -26,13 +27,45 @@ class FieldError:
     def as_dict(self) -> dict[str, str]:
         return {"field": self.field, "rule": self.rule, "message": self.message}
 
+    def under(self, prefix: str) -> FieldError:
+        """The same error inside a list (``messages.3``, ``records.0``): ``$`` becomes the
+        item's own path."""
+        field = prefix if self.field == "$" else f"{prefix}.{self.field}"
+        return FieldError(field, self.rule, self.message)
 
-class InvalidMessage(ValueError):
+
+class ExchangeError(Exception):
+    """The root of every error this project raises (the tree is drawn in gateway/errors.py).
+
+    ``detail`` is for people (Chinese / English); ``errors`` the broken rules with their field
+    paths; ``context`` safe identifiers (a message id, a code, a file name), never personal
+    data. Each package raises its own subclasses and says only what kind of failure it is
+    (``kind``: invalid, not_found, conflict, unavailable, internal) and its ``title``; the
+    service maps them all to RFC 9457 problem details in one place (gateway/errors.py).
+    """
+
+    kind: ClassVar[str] = "internal"
+    title: ClassVar[str] = "Internal error / 内部错误"
+    slug: ClassVar[str] = "internal"
+
+    def __init__(
+        self, detail: str, *, errors: list[FieldError] | None = None, **context: str
+    ) -> None:
+        super().__init__(detail)
+        self.detail = detail
+        self.errors: list[FieldError] = errors or []
+        self.context = context
+
+
+class InvalidMessage(ExchangeError, ValueError):
     """A message broke the standard; ``errors`` lists every violation found."""
 
+    kind = "invalid"
+    title = "Message does not conform to the standard / 报文不符合标准"
+    slug = "message-invalid"
+
     def __init__(self, errors: list[FieldError]) -> None:
-        super().__init__(f"{len(errors)} rule(s) violated")
-        self.errors = errors
+        super().__init__(f"{len(errors)} rule(s) violated", errors=errors)
 
 
 def dotted(loc: Sequence[int | str]) -> str:

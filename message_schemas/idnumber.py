@@ -12,16 +12,22 @@ from dataclasses import dataclass
 from datetime import date
 from operator import mul
 
+from message_schemas.errors import ExchangeError, FieldError
+
 _WEIGHTS = tuple(pow(2, 17 - i, 11) for i in range(17))
 _ASCII_ZERO_BIAS = 48 * sum(_WEIGHTS)  # sum(w * ord(c)) - bias == sum(w * int(c))
 _CHECK_CHARS = "10X98765432"  # index = weighted sum mod 11
 
 
-class IdNumberError(ValueError):
+class IdNumberError(ExchangeError, ValueError):
     """A rule of GB 11643 is broken. ``rule`` is stable; the text never holds the number."""
 
+    kind = "invalid"
+    title = "ID number invalid / 身份证号码不合格"
+    slug = "message-invalid"
+
     def __init__(self, rule: str, message: str) -> None:
-        super().__init__(message)
+        super().__init__(message, errors=[FieldError("id_number", rule, message)])
         self.rule = rule
         self.message = message
 

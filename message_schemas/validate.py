@@ -14,9 +14,11 @@ from typing import Any
 from pydantic import TypeAdapter, ValidationError
 
 from message_schemas.errors import FieldError, InvalidMessage, dotted, from_validation_error
-from message_schemas.v1.envelope import MESSAGE_TYPES, AnyMessage, Message
+from message_schemas.kinds import MESSAGE_TYPES
+from message_schemas.v1.envelope import AnyMessage, Message
 from message_schemas.v1.notification import CATEGORIES
 from message_schemas.v1.rules import check_rules
+from message_schemas.v1.types import Divisions
 
 MESSAGE_ADAPTER: TypeAdapter[AnyMessage] = TypeAdapter(Message)
 _TYPE_TAGS = frozenset(MESSAGE_TYPES)
@@ -37,13 +39,15 @@ def clean_loc(loc: tuple[int | str, ...], rule: str) -> str:
     return dotted(parts)
 
 
-def validate_message(data: bytes | str | Mapping[str, Any]) -> AnyMessage:
-    """Validate one message of any type; raise InvalidMessage listing every violation."""
+def validate_message(data: bytes | str | Mapping[str, Any], *, divisions: Divisions) -> AnyMessage:
+    """Validate one message of any type against the division tables ``divisions`` (the
+    registry in force); raise InvalidMessage listing every violation."""
+    context = {"divisions": divisions}
     try:
         if isinstance(data, bytes | str):
-            msg = MESSAGE_ADAPTER.validate_json(data)
+            msg = MESSAGE_ADAPTER.validate_json(data, context=context)
         else:
-            msg = MESSAGE_ADAPTER.validate_python(data)
+            msg = MESSAGE_ADAPTER.validate_python(data, context=context)
     except ValidationError as exc:
         raise InvalidMessage(from_validation_error(exc, clean_loc)) from None
     errors = check_rules(msg)
@@ -52,10 +56,12 @@ def validate_message(data: bytes | str | Mapping[str, Any]) -> AnyMessage:
     return msg
 
 
-def message_errors(data: bytes | str | Mapping[str, Any]) -> list[FieldError]:
+def message_errors(
+    data: bytes | str | Mapping[str, Any], *, divisions: Divisions
+) -> list[FieldError]:
     """Every violation in a message (empty when valid)."""
     try:
-        validate_message(data)
+        validate_message(data, divisions=divisions)
     except InvalidMessage as exc:
         return exc.errors
     return []

@@ -22,9 +22,6 @@ import redis
 import sqlalchemy
 from hypothesis.configuration import set_hypothesis_home_dir
 
-from gateway.calendar.service import reset_clock_cache
-from gateway.settings import get_settings
-
 PG_URL = os.environ.get("GATEWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
 REQUIRE = os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
@@ -47,20 +44,14 @@ def pytest_unconfigure(config: pytest.Config) -> None:
 
 
 @pytest.fixture(autouse=True)
-def data_dir(
-    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
-) -> Iterator[Path]:
-    """Every test gets its own GATEWAY_DATA_DIR (not yet created); settings and clock caches
-    are cleared around it, so nothing is written to the working tree or leaks between tests."""
+def data_dir(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own GATEWAY_DATA_DIR (not yet created), so nothing is written to
+    the working tree or leaks between tests (no process-wide caches depend on it)."""
     path = tmp_path_factory.mktemp("test") / "gateway-data"
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(path))
     for name in ("GATEWAY_DATABASE_URL", "GATEWAY_REDIS_URL"):
         monkeypatch.delenv(name, raising=False)
-    get_settings.cache_clear()
-    reset_clock_cache()
-    yield path
-    get_settings.cache_clear()
-    reset_clock_cache()
+    return path
 
 
 def _unavailable(what: str, exc: Exception) -> None:

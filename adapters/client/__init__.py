@@ -19,8 +19,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from adapters.errors import AdapterError
 
-class ClientError(Exception):
+
+class ClientError(AdapterError):
     """Base of the county client's errors."""
 
 

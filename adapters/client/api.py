@@ -8,7 +8,6 @@ Never retried: any other status; a 4xx means the request itself must change.
 
 from __future__ import annotations
 
-import email.utils
 import logging
 import time
 from collections.abc import Callable, Sequence
@@ -25,6 +24,7 @@ from tenacity import (
 )
 
 from adapters.client import GatewayRefused, GatewayUnavailable
+from message_schemas.http import parse_retry_after
 
 log = logging.getLogger("adapters.client.api")
 
@@ -59,19 +59,8 @@ class _Transient(Exception):
 
 
 def retry_after_seconds(value: str | None, now: datetime | None = None) -> float | None:
-    """Retry-After as seconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3)."""
-    if not value:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        when = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - (now or datetime.now(UTC))).total_seconds())
+    """Retry-After as seconds (the standard's one parser)."""
+    return parse_retry_after(value, now or datetime.now(UTC))
 
 
 def _problem(response: httpx.Response) -> dict[str, Any]:

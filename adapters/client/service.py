@@ -17,9 +17,9 @@ from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cache
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from adapters.client import GatewayRefused, LocalStoreFailed
 from adapters.client.api import MAX_BATCH, GatewayApi
@@ -48,11 +48,15 @@ from adapters.client.workbook import (
     write_report,
 )
 from adapters.entries import split_list
+from gateway.calendar.clock import WorkingDayClock
+from gateway.calendar.service import load_clock
+from gateway.divisions.registry import load_registry
+from message_schemas import SCHEMA_VERSION
+from message_schemas.timezone import SHANGHAI
 from message_schemas.validate import message_errors
 
 log = logging.getLogger("adapters.client")
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Fixed forever: a reply's id is uuid5(REPLY_NAMESPACE, "<own code>|<request id>"), so the same
 # answer written twice, from any copy of the workbook, is one message at the gateway.
 REPLY_NAMESPACE = uuid.UUID("8f4c1f5e-2b7a-5d3e-9c61-4a0e7b2d9f13")
@@ -351,7 +355,7 @@ def _prepare(
     else:
         envelope = {
             "message_id": answer_id,
-            "schema_version": "1.0",
+            "schema_version": SCHEMA_VERSION,
             "type": REPLY_OF[request.type],
             "sender": own,
             "recipient": request.sender,
@@ -359,7 +363,7 @@ def _prepare(
             "in_reply_to": request.message_id,
             "body": body,
         }
-    errors = message_errors(envelope)
+    errors = message_errors(envelope, divisions=load_registry())
     if errors:
         return [_problem(row, column_for(row.sheet, e.field), e.message, e.rule) for e in errors]
     return envelope
@@ -484,14 +488,18 @@ def _refresh_from_view(store: ClientStore, message_id: str, view: Mapping[str, A
     )
 
 
+@cache
+def packaged_clock() -> WorkingDayClock:
+    """The client counts on the packaged calendar (a county loads no schedule files)."""
+    return load_clock(None)
+
+
 def _working_days_left(due: datetime | None, now: datetime) -> int | None:
     """Working days in (today, due date]; once overdue, minus those in (due date, today]."""
     if due is None:
         return None
     try:
-        from gateway.calendar.service import get_clock
-
-        clock = get_clock()
+        clock = packaged_clock()
         today = now.astimezone(SHANGHAI).date()
         due_date = due.astimezone(SHANGHAI).date()
         if now > due:

@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.cell import WriteOnlyCell
@@ -26,16 +25,17 @@ from openpyxl.worksheet.datavalidation import DataValidation
 
 from adapters.client import WorkbookError
 from adapters.client.store import StoredMessage
-from gateway.divisions.registry import get_registry
+from gateway.divisions.registry import load_registry
 from message_schemas.catalog import get_catalog
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from message_schemas.kinds import ANSWER_OF
+from message_schemas.kinds import REPLY_TYPES as _REPLY_TYPES
+from message_schemas.timezone import SHANGHAI
 
 SHEET_OF_TYPE = {"notification": "通报", "query": "查询", "assist_request": "协查"}
 TYPE_OF_SHEET = {sheet: kind for kind, sheet in SHEET_OF_TYPE.items()}
 REPLY_SHEET = "反馈与答复"
-REPLY_TYPES = ("feedback", "query_reply", "assist_reply")
-REPLY_OF = {"notification": "feedback", "query": "query_reply", "assist_request": "assist_reply"}
+REPLY_TYPES = tuple(_REPLY_TYPES)
+REPLY_OF = ANSWER_OF
 TYPE_LABELS = {
     "notification": "通报",
     "feedback": "反馈",
@@ -218,7 +218,7 @@ def column_for(sheet: str, field: str) -> str:
 def _division(code: str | None) -> str:
     if not code:
         return ""
-    info = get_registry().lookup(code)
+    info = load_registry().lookup(code)  # the packaged tables: a county keeps no others
     name = "".join(info.name_path) if info is not None else ""
     return f"{code} {name}".strip()
 

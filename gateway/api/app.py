@@ -4,23 +4,27 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
-from fastapi import Depends, FastAPI
+from fastapi import APIRouter, Depends, FastAPI, Request
 
+from adapters.records_router import RecordsService, records_router
 from gateway import __version__
-from gateway.api import health, metrics, openapi, problems
+from gateway.api import calendar as calendar_endpoints
+from gateway.api import health, metrics, openapi, problems, schemas
+from gateway.api.deps import node_caller
 from gateway.api.limits import BodyLimit
 from gateway.api.params import refuse_repeated_parameters
-from gateway.calendar import endpoints as calendar_endpoints
 from gateway.delivery.queue import DeliveryQueue
 from gateway.delivery.worker import DeliveryWorker, http_client
 from gateway.embedded_redis import async_redis_client
+from gateway.errors import problem_of
 from gateway.messages import endpoints as message_endpoints
 from gateway.messages.writer import GroupWriter
 from gateway.nodes.revocation import RevocationFollower
-from gateway.records import endpoints as record_endpoints
+from gateway.nodes.service import Principal
 from gateway.runtime import Runtime
 
 log = logging.getLogger("gateway.api")
@@ -105,7 +109,7 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(message_endpoints.router)
     app.include_router(calendar_endpoints.router)
-    app.include_router(record_endpoints.router)
+    app.include_router(_records_router(runtime))
     openapi.install(app)
     return app
 
@@ -120,3 +124,38 @@ async def _enqueue(queue: DeliveryQueue, ids: list[str]) -> None:
         await queue.enqueue(ids)
     except Exception as exc:  # Redis away: the reconciler restores them
         log.warning("enqueue for push failed (%d messages): %s", len(ids), type(exc).__name__)
+
+
+def _records_router(runtime: Runtime) -> APIRouter:
+    """The adapters' records endpoint (PROTOCOL §8.1), given what belongs to the gateway."""
+
+    async def submit(
+        request: Request, caller: Principal, bodies: Sequence[bytes], paths: Sequence[str]
+    ) -> list[dict[str, Any]]:
+        results = await message_endpoints.ingest(request, runtime, caller, bodies)
+        return [
+            message_endpoints.item_answer(result, path)
+            for result, path in zip(results, paths, strict=True)
+        ]
+
+    return records_router(
+        RecordsService(
+            caller=node_caller,
+            submit=submit,
+            registry=lambda: runtime.registry,
+            max_items=runtime.settings.max_batch_items,
+            problem_of=problem_of,
+            responses={
+                **openapi.success(
+                    schemas.RecordsResult, 200, "逐条结果 / one result per record, in order"
+                ),
+                **openapi.problems(401, 403, 404, 413),
+            },
+            openapi_extra=openapi.list_body(
+                "records",
+                "本地原始记录（列名→值）；最多1000条 / the county's own records (column → "
+                "value); at most GATEWAY_MAX_BATCH_ITEMS (1,000), else 413",
+                {"type": "object"},
+            ),
+        )
+    )

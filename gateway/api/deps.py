@@ -52,3 +52,9 @@ def require_role(principal: Principal, *roles: str) -> None:
             f"role {principal.role} may not do this / 当前角色无权执行此操作",
             role=principal.role,
         )
+
+
+def node_caller(principal: PrincipalDep) -> Principal:
+    """A dependency: the authenticated caller, who must be a node (role ``node``)."""
+    require_role(principal, "node")
+    return principal

@@ -13,9 +13,9 @@ from fastapi import FastAPI
 from pydantic import TypeAdapter
 
 from gateway.api.schemas import Problem
+from message_schemas.http import PROBLEM_JSON
 from message_schemas.v1.envelope import Message
 
-PROBLEM_JSON = "application/problem+json"
 _PROBLEM_REF = {"$ref": "#/components/schemas/Problem"}
 
 # What each status means at this API (shown beside its schema)

@@ -10,10 +10,9 @@ from fastapi.responses import JSONResponse, Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.requests import ClientDisconnect
 
-from gateway.errors import PROBLEM_BASE, GatewayError
+from gateway.errors import PROBLEM_BASE, ExchangeError, problem_of, status_of
 from message_schemas.errors import dotted
-
-PROBLEM_JSON = "application/problem+json"
+from message_schemas.http import PROBLEM_JSON
 
 
 def problem_response(
@@ -22,10 +21,12 @@ def problem_response(
     return JSONResponse(body, status_code=status, media_type=PROBLEM_JSON, headers=headers)
 
 
-async def _gateway_error(request: Request, exc: Exception) -> JSONResponse:
-    assert isinstance(exc, GatewayError)
-    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
-    return problem_response(exc.status, exc.problem(request.url.path), headers)
+async def _exchange_error(request: Request, exc: Exception) -> JSONResponse:
+    """Every error of the tree (gateway/errors.py), the service's and the foundation's."""
+    assert isinstance(exc, ExchangeError)
+    status = status_of(exc)
+    headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
+    return problem_response(status, problem_of(exc, request.url.path), headers)
 
 
 async def _request_validation(request: Request, exc: Exception) -> JSONResponse:
@@ -79,7 +80,7 @@ async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
 
 
 def install(app: FastAPI) -> None:
-    app.add_exception_handler(GatewayError, _gateway_error)
+    app.add_exception_handler(ExchangeError, _exchange_error)
     app.add_exception_handler(RequestValidationError, _request_validation)
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(ClientDisconnect, _client_gone)

@@ -1,30 +1,37 @@
 """The working-day clock (工作日时钟).
 
-    from gateway.calendar import get_clock, window_for
-    deadline = get_clock().due_at(available_at, window_for("query", topic="fertility"))
+    clock = load_clock(data_dir / "calendar")
+    windows = load_window_table(data_dir / "windows.toml")
+    deadline = clock.due_at(available_at, windows.window("query", "fertility"))
 
-See docs/calendar.md for the rule, the sources and the schedule file format.
+See docs/calendar.md for the rule, the sources and the schedule file format. Nothing here reads
+settings or serves HTTP: directories and files are arguments (the service decides them).
 """
 
-from gateway.calendar.clock import SHANGHAI, Deadline, WorkingDate, WorkingDayClock
+from gateway.calendar.clock import Deadline, WorkingDate, WorkingDayClock
+from gateway.calendar.errors import CalendarDataError, CalendarError, CalendarRangeError
 from gateway.calendar.schedule import ScheduleProvider, YearSchedule
 from gateway.calendar.schedule_file import load_schedule_file
-from gateway.calendar.service import get_clock, install_schedule_file, reset_clock_cache
+from gateway.calendar.service import install_schedule_file, load_clock
 from gateway.calendar.sources import default_schedule
-from gateway.calendar.windows import Window, window_for
+from gateway.calendar.windows import Window, WindowTable, load_window_table
+from message_schemas.timezone import SHANGHAI
 
 __all__ = [
     "SHANGHAI",
+    "CalendarDataError",
+    "CalendarError",
+    "CalendarRangeError",
     "Deadline",
     "ScheduleProvider",
     "Window",
+    "WindowTable",
     "WorkingDate",
     "WorkingDayClock",
     "YearSchedule",
     "default_schedule",
-    "get_clock",
     "install_schedule_file",
+    "load_clock",
     "load_schedule_file",
-    "reset_clock_cache",
-    "window_for",
+    "load_window_table",
 ]

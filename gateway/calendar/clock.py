@@ -10,28 +10,19 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from itertools import accumulate
-from zoneinfo import ZoneInfo
 
+from gateway.calendar.errors import CalendarRangeError
 from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR, ScheduleProvider, YearSchedule
 from gateway.calendar.sources import default_schedule
 from gateway.calendar.windows import Window
+from message_schemas.timezone import SHANGHAI
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 END_OF_DAY = time(23, 59, 59, 999000)
-
-
-class CalendarRangeError(ValueError):
-    """A date the clock cannot count from or to: its year lies outside MIN_YEAR–MAX_YEAR
-    (the lunar tables behind the provisional rule end there). Callers name the field."""
-
-    def __init__(self, year: int) -> None:
-        super().__init__(f"year {year} outside the calendar's range {MIN_YEAR}–{MAX_YEAR}")
-        self.year = year
 
 
 def _in_range(year: int) -> int:
     if not MIN_YEAR <= year <= MAX_YEAR:
-        raise CalendarRangeError(year)
+        raise CalendarRangeError(year, MIN_YEAR, MAX_YEAR)
     return year
 
 
@@ -151,7 +142,7 @@ class WorkingDayClock:
         try:
             local = moment.astimezone(SHANGHAI)
         except OverflowError:
-            raise CalendarRangeError(moment.year) from None
+            raise CalendarRangeError(moment.year, MIN_YEAR, MAX_YEAR) from None
         return self.due_after(local.date(), window)
 
     def provisional_years(self, first: date, last: date) -> list[int]:

@@ -22,8 +22,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from gateway.calendar.errors import CalendarDataError
 from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR, YearSchedule
-from gateway.errors import CalendarDataError
 from message_schemas.errors import FieldError
 
 MAX_RANGE_DAYS = 14  # longest official range so far: 10 days (2020); longer means a typo

@@ -1,17 +1,17 @@
-"""Response windows as configuration (办理期限): shipped windows.toml + operator override."""
+"""Response windows as configuration (办理期限): shipped windows.toml + operator override.
+
+The operator's file is an argument (<data_dir>/windows.toml, given by the service)."""
 
 from __future__ import annotations
 
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from functools import lru_cache
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal, get_args
 
-from gateway.errors import CalendarDataError
-from gateway.settings import get_settings
+from gateway.calendar.errors import CalendarDataError
 from message_schemas.errors import FieldError
 
 WindowUnit = Literal["working_days", "calendar_days"]
@@ -133,18 +133,34 @@ def load_windows(override: Path | None = None) -> dict[str, KindRule]:
     return rules
 
 
-@lru_cache(maxsize=1)
-def get_windows() -> dict[str, KindRule]:
-    return load_windows(get_settings().data_dir / "windows.toml")
+class WindowTable:
+    """The configured windows by message kind (windows.toml): which field of a message chooses
+    among them is data too (``by``), so callers pass the value of that field, whatever it is."""
+
+    def __init__(self, rules: Mapping[str, KindRule]) -> None:
+        self._rules = dict(rules)
+
+    def kinds(self) -> list[str]:
+        return sorted(self._rules)
+
+    def selector(self, kind: str) -> str | None:
+        """The message field that chooses the window of ``kind`` (``topic``, ``urgency``)."""
+        return self._rule(kind).by
+
+    def window(self, kind: str, value: str | None = None) -> Window:
+        """The window for a message of ``kind`` whose selecting field holds ``value`` (None:
+        the default); a kind with one window ignores ``value``."""
+        rule = self._rule(kind)
+        if rule.by is None:
+            return rule.pick(kind, {})
+        return rule.pick(kind, {rule.by: value})
+
+    def _rule(self, kind: str) -> KindRule:
+        rule = self._rules.get(kind)
+        if rule is None:
+            raise ValueError(f"no window configured for kind {kind!r}")
+        return rule
 
 
-def reset_windows_cache() -> None:
-    get_windows.cache_clear()
-
-
-def window_for(kind: str, *, topic: str | None = None, urgency: str | None = None) -> Window:
-    """The configured window for a message kind (notification, query, assist_request, …)."""
-    rules = get_windows()
-    if kind not in rules:
-        raise ValueError(f"no window configured for kind {kind!r}")
-    return rules[kind].pick(kind, {"topic": topic, "urgency": urgency})
+def load_window_table(override: Path | None = None) -> WindowTable:
+    return WindowTable(load_windows(override))

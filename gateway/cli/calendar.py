@@ -9,11 +9,13 @@ from typing import Annotated
 
 import typer
 
-from gateway.calendar.clock import SHANGHAI, WorkingDayClock
+from gateway.calendar.clock import WorkingDayClock
+from gateway.calendar.errors import CalendarDataError
 from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR
-from gateway.calendar.service import get_clock, install_schedule_file
+from gateway.calendar.service import install_schedule_file
 from gateway.calendar.windows import Window
-from gateway.errors import CalendarDataError
+from gateway.cli.common import references
+from message_schemas.timezone import SHANGHAI
 
 app = typer.Typer(
     help="工作日与办理期限 / Working days and deadlines.",
@@ -49,7 +51,7 @@ def _available_date(text: str) -> date:
 
 def _clock() -> WorkingDayClock:
     try:
-        return get_clock()
+        return references().current().clock
     except CalendarDataError as exc:
         typer.echo(f"已存放假安排文件无效 / a stored schedule file is invalid: {exc}", err=True)
         typer.echo(_errors_json(exc), err=True)
@@ -131,7 +133,9 @@ def load(
     ],
 ) -> None:
     try:
-        schedule, stored = install_schedule_file(file)
+        source = references()
+        assert source.calendar_dir is not None  # a configured data directory
+        schedule, stored = install_schedule_file(file, source.calendar_dir)
     except CalendarDataError as exc:
         typer.echo(_errors_json(exc))
         raise typer.Exit(1) from None
@@ -159,7 +163,7 @@ def _recount_open_deadlines() -> None:
     from gateway.messages.deadlines import recompute_provisional
 
     with runtime() as rt, rt.session() as session:
-        count = recompute_provisional(session, get_clock(), rt.time.now())
+        count = recompute_provisional(session, rt.references.refresh(), rt.time.now())
         session.commit()
     typer.echo(f"重新计算期限 / deadlines recounted: {count}")
 

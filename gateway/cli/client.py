@@ -12,7 +12,6 @@ from contextlib import contextmanager
 from datetime import datetime
 from pathlib import Path
 from typing import Annotated
-from zoneinfo import ZoneInfo
 
 import typer
 
@@ -29,8 +28,7 @@ from adapters.client.service import pull as pull_service
 from adapters.client.service import status as status_service
 from adapters.client.store import ClientStore
 from adapters.client.workbook import TYPE_LABELS
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from message_schemas.timezone import SHANGHAI
 
 app = typer.Typer(
     help="县级参考客户端：收取、答复、查看待办、接收推送。Reference county client.",

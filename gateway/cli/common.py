@@ -10,8 +10,9 @@ from typing import Any, NoReturn
 import typer
 
 from gateway.db.migrate import upgrade
-from gateway.errors import ConfigurationError, GatewayError
+from gateway.errors import ConfigurationError, ExchangeError, problem_of
 from gateway.keys.resolve import resolve_secrets
+from gateway.reference import ReferenceSource
 from gateway.runtime import Runtime
 from gateway.settings import Settings, get_settings
 
@@ -36,6 +37,12 @@ def refuse(exc: ConfigurationError) -> NoReturn:
     raise typer.Exit(CONFIGURATION_EXIT)
 
 
+def references() -> ReferenceSource:
+    """The reference data of the configured data directory (for commands without a
+    database): division tables, the clock and the windows in force."""
+    return ReferenceSource(get_settings().data_dir)
+
+
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     """A runtime on the configured database, migrated to the current schema."""
@@ -51,7 +58,7 @@ def print_json(data: Any) -> None:
     typer.echo(json.dumps(data, ensure_ascii=False, indent=2, default=str))
 
 
-def fail(exc: GatewayError) -> NoReturn:
-    """Print a domain error as problem JSON on stdout and exit 1."""
-    print_json(exc.problem())
+def fail(exc: ExchangeError) -> NoReturn:
+    """Print an error of the tree as problem JSON on stdout and exit 1."""
+    print_json(problem_of(exc))
     raise typer.Exit(1)

@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Annotated, Any
-from zoneinfo import ZoneInfo
 
 import httpx
 import typer
@@ -22,6 +21,7 @@ from adapters.samples import sample_rows, write_xlsx
 from gateway.nodes.service import add_node
 from gateway.server import BackgroundServer, Gateway, exit_cleanly_on_signals, uvicorn_config
 from gateway.settings import Settings, get_settings
+from message_schemas.timezone import SHANGHAI
 
 RESIDENCE = ("441900", "东莞市（现居住地，演示）")
 ORIGIN = ("430582", "邵东市（户籍地，演示）")
@@ -80,7 +80,13 @@ def demo(
                 (SUPERVISOR, "supervisor"),
             ):
                 _row, tokens[code] = add_node(
-                    session, code=code, name=name, role=role, endpoint=None, now=rt.time.now()
+                    session,
+                    code=code,
+                    name=name,
+                    role=role,
+                    endpoint=None,
+                    now=rt.time.now(),
+                    divisions=rt.registry,
                 )
             session.commit()
         with BackgroundServer(uvicorn_config(rt, "127.0.0.1", port, log_level="warning")) as srv:
@@ -199,7 +205,7 @@ def next_commands(url: str, tokens: dict[str, str], data_dir: Path, export: Path
 
 def _try_next(url: str, tokens: dict[str, str], data_dir: Path) -> None:
     """A synthetic county export beside the demo data, and the commands a county would run."""
-    today = datetime.now(ZoneInfo("Asia/Shanghai")).date()
+    today = datetime.now(SHANGHAI).date()
     export = write_xlsx(data_dir / "示例_育龄妇女导出.xlsx", sample_rows(20, today=today))
     lines = next_commands(url, tokens, data_dir, export)
     notes = [

@@ -10,9 +10,10 @@ from typing import Annotated, Any
 
 import typer
 
+from gateway.cli.common import references
 from gateway.divisions.address import parse_address
-from gateway.divisions.registry import get_registry
-from gateway.errors import DivisionDataError
+from gateway.divisions.errors import DivisionDataError
+from gateway.errors import problem_of
 
 app = typer.Typer(
     help="行政区划代码：查询、地址解析、加载新表。"
@@ -40,7 +41,7 @@ def _print(payload: Any) -> None:
 def show(
     code: Annotated[str, typer.Argument(help="6、9或12位区划代码 / 6-, 9- or 12-digit code")],
 ) -> None:
-    registry = get_registry()
+    registry = references().current().registry
     problem = registry.check_code(code)
     info = registry.lookup(code) if problem is None else None
     if problem is not None or info is None:
@@ -59,7 +60,7 @@ def show(
 def parse(
     address: Annotated[str, typer.Argument(help="地址文本 / address text")],
 ) -> None:
-    _print(parse_address(address).as_dict())
+    _print(parse_address(address, references().current().registry).as_dict())
 
 
 @app.command(
@@ -93,9 +94,17 @@ def load(
         )
         raise typer.Exit(2) from None
     try:
-        result = load_file(file, kind.value, as_of=as_of_date)
+        source = references()
+        assert source.divisions_dir is not None  # a configured data directory
+        result = load_file(
+            file,
+            kind.value,
+            directory=source.divisions_dir,
+            registry=source.current().registry,
+            as_of=as_of_date,
+        )
     except DivisionDataError as exc:
-        _print(exc.problem())
+        _print(problem_of(exc))
         raise typer.Exit(1) from None
     _print(
         {
@@ -113,4 +122,4 @@ def load(
     "Data provenance, counts and loaded operator files.",
 )
 def info() -> None:
-    _print(get_registry().info())
+    _print(references().current().registry.info())

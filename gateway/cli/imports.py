@@ -19,6 +19,7 @@ from adapters.ledger import LEDGER_NAME, Ledger
 from adapters.profiles import ProfileError, load_profile, profile_names
 from adapters.readers import ReaderError
 from adapters.report import report_path
+from gateway.cli.common import references
 
 IMPORT_HELP = (
     "导入本地导出文件（CSV：UTF-8 或 GB18030；XLSX），按映射配置转换为标准通报并报送网关。"
@@ -122,6 +123,7 @@ def import_file(
                 file,
                 chosen,
                 sender=sender,
+                registry=references().current().registry,
                 submitter=ApiSubmitter(api) if api is not None else None,
                 report_path=out,
                 ledger=book,

@@ -25,6 +25,7 @@ schemas_app = typer.Typer(
 def validate(
     file: Annotated[str, typer.Argument(help="报文文件，或 - 表示标准输入 / message file, or -")],
 ) -> None:
+    from gateway.cli.common import references
     from message_schemas import message_errors
 
     try:
@@ -32,7 +33,7 @@ def validate(
     except OSError as exc:
         typer.echo(f"无法读取文件 / cannot read {file}: {exc.strerror}", err=True)
         raise typer.Exit(2) from None
-    errors = message_errors(raw)
+    errors = message_errors(raw, divisions=references().current().registry)
     if errors:
         typer.echo(json.dumps([e.as_dict() for e in errors], ensure_ascii=False, indent=2))
         raise typer.Exit(1)

@@ -80,7 +80,7 @@ def add(
             registered = register_node(
                 session,
                 routing=rt.routing(),
-                clock=rt.clock,
+                reference=rt.reference(),
                 code=code,
                 name=name,
                 role=role,

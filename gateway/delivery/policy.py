@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
+from datetime import datetime
+
+from message_schemas.http import parse_retry_after
 
 DELIVERED, RETRY, PERMANENT = "delivered", "retry", "permanent"
 
@@ -45,24 +46,6 @@ def judge_error(error: BaseException) -> Verdict:
     if name in ("UnsupportedProtocol", "InvalidURL", "LocalProtocolError"):
         return Verdict(PERMANENT, name)
     return Verdict(RETRY, name)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds from a Retry-After header: delta-seconds or an HTTP date; None if absent/bad."""
-    if not value:
-        return None
-    value = value.strip()
-    # ASCII digits only (RFC 9110 delta-seconds): str.isdigit() also accepts "²" (a latin-1
-    # header byte 0xB2), on which float() raised ValueError and failed the whole round
-    if value.isascii() and value.isdigit():
-        return float(value)
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - now).total_seconds())
 
 
 def backoff_s(attempt: int, base_s: float, cap_s: float, rng: random.Random | None = None) -> float:

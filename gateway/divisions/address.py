@@ -36,7 +36,7 @@ from gateway.divisions.names import (
     county_stems,
     stem,
 )
-from gateway.divisions.registry import DivisionRegistry, get_registry
+from gateway.divisions.registry import DivisionRegistry
 from gateway.divisions.sources import Node
 
 PROVINCE, CITY, COUNTY, TOWNSHIP = 0, 1, 2, 3
@@ -67,6 +67,9 @@ class AddressMatch:
 
 
 NO_MATCH: Final = AddressMatch(code=None, level=None, confidence=0.0)
+# How surely an address must name its county to route or convert by it (docs/divisions.md):
+# the one threshold of the gateway's routing and the adapters' default; a profile may raise it.
+CONFIDENCE_MIN: Final = 0.8
 
 
 @dataclass(frozen=True, slots=True)
@@ -407,11 +410,12 @@ def _overlap(a: _Mention, b: _Mention) -> bool:
     return a.start < b.end and b.start < a.end
 
 
-@lru_cache(maxsize=1)
+@lru_cache(maxsize=2)
 def parser_for(registry: DivisionRegistry) -> AddressParser:
+    """The parser over one registry (its index is built on first use, ~1 s)."""
     return AddressParser(registry)
 
 
-def parse_address(text: str) -> AddressMatch:
-    """Parse with the current registry (the parser index is built on first use, ~1 s)."""
-    return parser_for(get_registry()).parse(text)
+def parse_address(text: str, registry: DivisionRegistry) -> AddressMatch:
+    """Free text → county (and township) with a confidence, against ``registry``."""
+    return parser_for(registry).parse(text)

@@ -1,9 +1,10 @@
 """The division registry: current table, history, successors, villages, and their look-ups.
 
-Built once per process (``get_registry()``, cached) from the packaged tables plus whatever an
-operator loaded into ``<data_dir>/divisions/``; ``reset_registry_cache()`` makes the next call
-rebuild. ``check_code`` sits on the message-validation hot path: after the build it only does
-string slicing and dict/set membership.
+Built by ``load_registry(directory)`` from the packaged tables plus whatever an operator loaded
+into that directory (``<data_dir>/divisions/``); the service holds the registry in force and
+builds a new one when the files change (gateway/reference.py). ``check_code`` sits on the
+message-validation hot path: after the build it only does string slicing and dict/set
+membership.
 """
 
 from __future__ import annotations
@@ -18,14 +19,6 @@ from typing import Any, Final
 
 from gateway.divisions import successors as succ
 from gateway.divisions import table_files
-from gateway.divisions.codes import (
-    MIN_LEVEL_LENGTH,
-    Level,
-    ancestors,
-    is_code_format,
-    structural_level,
-    village_kind,
-)
 from gateway.divisions.sources import (
     CurrentTable,
     Node,
@@ -33,13 +26,15 @@ from gateway.divisions.sources import (
     load_history,
     load_packaged_table,
 )
-from gateway.settings import get_settings
-
-
-@dataclass(frozen=True, slots=True)
-class CodeProblem:
-    rule: str  # stable machine code
-    message: str  # Chinese / English, never echoes the value
+from message_schemas.codes import (
+    MIN_LEVEL_LENGTH,
+    CodeProblem,
+    Level,
+    ancestors,
+    is_code_format,
+    structural_level,
+    village_kind,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -282,9 +277,11 @@ class DivisionRegistry:
 # --- building ----------------------------------------------------------------------------
 
 
-def _current_table(packaged: CurrentTable) -> tuple[dict[str, Node], dict[str, Any], Any]:
+def _current_table(
+    packaged: CurrentTable, directory: Path | None
+) -> tuple[dict[str, Node], dict[str, Any], Any]:
     """The table in force: the operator's if loaded and newer than the packaged one."""
-    stored = table_files.read_stored("national")
+    stored = table_files.read_stored(directory, "national")
     packaged_meta = {"source": "packaged", **packaged.metadata}
     if stored is None:
         return packaged.nodes, packaged_meta, None
@@ -297,11 +294,11 @@ def _current_table(packaged: CurrentTable) -> tuple[dict[str, Node], dict[str, A
     return nodes, {"source": "operator", **meta}, {**meta, "in_force": True}
 
 
-def build_registry_data() -> RegistryData:
-    """Read the packaged tables and the operator's stored files (via get_settings())."""
+def build_registry_data(directory: Path | None = None) -> RegistryData:
+    """Read the packaged tables and the operator's stored files in ``directory``."""
     started = time.perf_counter()
     packaged = load_packaged_table()
-    nodes, table_meta, national_file = _current_table(packaged)
+    nodes, table_meta, national_file = _current_table(packaged, directory)
     history = load_history()
 
     retired: dict[str, str] = {}
@@ -319,7 +316,7 @@ def build_registry_data() -> RegistryData:
                     retired_info[code] = succ.Retired(node.name, succ.OPEN_END)
 
     shipped = [r for r in table_files.read_shipped_successors() if r.old_code not in nodes]
-    stored_succ = table_files.read_stored("successors")
+    stored_succ = table_files.read_stored(directory, "successors")
     operator_rows = [
         succ.SuccessorRow(
             r.values["old_code"], r.values["new_code"], "operator:" + r.values["source"]
@@ -330,7 +327,7 @@ def build_registry_data() -> RegistryData:
     for row in (*shipped, *operator_rows):
         retired.setdefault(row.old_code, "")
 
-    stored_villages = table_files.read_stored("village")
+    stored_villages = table_files.read_stored(directory, "village")
     villages = {
         r.values["code"]: r.values["name"] for r in (stored_villages[0] if stored_villages else [])
     }
@@ -406,11 +403,14 @@ def _provenance(
     }
 
 
-def _operator_files_key() -> tuple[tuple[str, int, int], ...]:
-    """Which operator files exist, and their size and mtime: what a registry depends on."""
+def operator_files_key(directory: Path | None) -> tuple[tuple[str, int, int], ...]:
+    """Which operator files exist in ``directory``, with size and mtime: what a registry
+    built from it depends on (a process compares keys to notice a newly loaded table)."""
+    if directory is None:
+        return ()
     key = []
     for kind in table_files.KINDS:
-        path = table_files.stored_path(kind)
+        path = table_files.stored_path(directory, kind)
         if path.exists():
             stat = path.stat()
             key.append((str(path), stat.st_size, stat.st_mtime_ns))
@@ -418,26 +418,18 @@ def _operator_files_key() -> tuple[tuple[str, int, int], ...]:
 
 
 @lru_cache(maxsize=4)
-def _registry_for_files(key: tuple[tuple[str, int, int], ...]) -> DivisionRegistry:
-    del key  # the cache key: data dirs without operator files share one registry
-    return DivisionRegistry(build_registry_data())
+def _registry_for_files(
+    directory: Path | None, key: tuple[tuple[str, int, int], ...]
+) -> DivisionRegistry:
+    # memoised by content: directories without operator files share the packaged registry
+    return DivisionRegistry(build_registry_data(directory if key else None))
 
 
-@lru_cache(maxsize=1)
-def _registry_for(data_dir: Path) -> DivisionRegistry:
-    del data_dir  # the cache key; a changed GATEWAY_DATA_DIR is looked at again
-    return _registry_for_files(_operator_files_key())
-
-
-def get_registry() -> DivisionRegistry:
-    """The registry for the configured data dir (built on first use, then cached)."""
-    return _registry_for(get_settings().data_dir)
-
-
-def reset_registry_cache() -> None:
-    """Forget every built registry: the next get_registry() reads the files again."""
-    _registry_for.cache_clear()
-    _registry_for_files.cache_clear()
+def load_registry(directory: Path | None = None) -> DivisionRegistry:
+    """The registry from the packaged tables and the operator's files in ``directory``
+    (<data_dir>/divisions; None: packaged tables only). Built once per set of files."""
+    key = operator_files_key(directory)
+    return _registry_for_files(directory if key else None, key)
 
 
 __all__ = [
@@ -446,7 +438,7 @@ __all__ = [
     "DivisionRegistry",
     "RegistryData",
     "build_registry_data",
-    "get_registry",
     "is_code_format",
-    "reset_registry_cache",
+    "load_registry",
+    "operator_files_key",
 ]

@@ -1,4 +1,8 @@
-"""Loading an operator file: validate against the registry in force, store, reset the cache."""
+"""Loading an operator file: validate it against the registry in force, then store it.
+
+Running processes notice the stored file by its size and mtime and build a new registry
+(gateway/reference.py); nothing here is cached.
+"""
 
 from __future__ import annotations
 
@@ -6,13 +10,21 @@ from datetime import date
 from pathlib import Path
 
 from gateway.divisions import table_files
-from gateway.divisions.registry import get_registry, reset_registry_cache
+from gateway.divisions.registry import DivisionRegistry
 from gateway.divisions.sources import load_packaged_table
 from gateway.divisions.table_files import Kind, LoadResult
 
 
-def load_file(path: Path, kind: Kind, *, as_of: date | None = None) -> LoadResult:
-    """Validate ``path`` as ``kind`` and store it; raises DivisionDataError on any problem.
+def load_file(
+    path: Path,
+    kind: Kind,
+    *,
+    directory: Path,
+    registry: DivisionRegistry,
+    as_of: date | None = None,
+) -> LoadResult:
+    """Validate ``path`` as ``kind`` against ``registry`` and store it in ``directory``
+    (<data_dir>/divisions); raises DivisionDataError on any problem.
 
     national: replaces the packaged table when ``as_of`` is after the packaged date.
     village: replaces the villages of every township the file covers, keeps the others.
@@ -27,17 +39,18 @@ def load_file(path: Path, kind: Kind, *, as_of: date | None = None) -> LoadResul
         "sha256": table_files.file_fingerprint(raw),
     }
     if kind == "national":
-        result = _load_national(rows, label, as_of, meta)
-    elif kind == "village":
-        result = _load_villages(rows, label, meta)
-    else:
-        result = _load_successors(rows, label, meta)
-    reset_registry_cache()
-    return result
+        return _load_national(directory, rows, label, as_of, meta)
+    if kind == "village":
+        return _load_villages(directory, registry, rows, label, meta)
+    return _load_successors(directory, registry, rows, label, meta)
 
 
 def _load_national(
-    rows: list[table_files.Row], label: str, as_of: date | None, meta: dict[str, object]
+    directory: Path,
+    rows: list[table_files.Row],
+    label: str,
+    as_of: date | None,
+    meta: dict[str, object],
 ) -> LoadResult:
     if as_of is None:
         raise table_files.division_error(
@@ -50,14 +63,20 @@ def _load_national(
         )
     nodes = table_files.validate_national(rows, label, as_of=as_of, packaged=load_packaged_table())
     return table_files.write_stored(
+        directory,
         "national",
         ((n.code, n.name, n.parent) for n in nodes.values()),
         {**meta, "as_of": as_of.isoformat()},
     )
 
 
-def _load_villages(rows: list[table_files.Row], label: str, meta: dict[str, object]) -> LoadResult:
-    registry = get_registry()
+def _load_villages(
+    directory: Path,
+    registry: DivisionRegistry,
+    rows: list[table_files.Row],
+    label: str,
+    meta: dict[str, object],
+) -> LoadResult:
     villages = table_files.validate_villages(
         rows, label, township_ok=lambda t: registry.check_code(t) is None
     )
@@ -65,6 +84,7 @@ def _load_villages(rows: list[table_files.Row], label: str, meta: dict[str, obje
     kept = {c: n for c, n in registry.villages.items() if c[:9] not in covered}
     merged = {**kept, **villages}
     return table_files.write_stored(
+        directory,
         "village",
         sorted(merged.items()),
         {**meta, "townships": len({c[:9] for c in merged}), "townships_in_file": len(covered)},
@@ -72,10 +92,13 @@ def _load_villages(rows: list[table_files.Row], label: str, meta: dict[str, obje
 
 
 def _load_successors(
-    rows: list[table_files.Row], label: str, meta: dict[str, object]
+    directory: Path,
+    registry: DivisionRegistry,
+    rows: list[table_files.Row],
+    label: str,
+    meta: dict[str, object],
 ) -> LoadResult:
-    registry = get_registry()
-    stored = table_files.read_stored("successors")
+    stored = table_files.read_stored(directory, "successors")
     earlier = {r.values["old_code"]: r.values for r in stored[0]} if stored else {}
     new_rows = table_files.validate_successors(
         rows,
@@ -86,4 +109,4 @@ def _load_successors(
     )
     merged = {old: (v["old_code"], v["new_code"], v["source"]) for old, v in earlier.items()}
     merged.update({r.old_code: (r.old_code, r.new_code, r.source) for r in new_rows})
-    return table_files.write_stored("successors", sorted(merged.values()), meta)
+    return table_files.write_stored(directory, "successors", sorted(merged.values()), meta)

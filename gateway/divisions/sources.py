@@ -14,7 +14,7 @@ from functools import lru_cache
 from importlib import resources
 from typing import Any
 
-from gateway.divisions.codes import Level
+from message_schemas.codes import Level
 
 _LEVEL_BY_NUMBER: dict[int, Level] = {1: "province", 2: "city", 3: "county", 4: "township"}
 

@@ -29,9 +29,9 @@ from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Mapping
 from dataclasses import dataclass
 
-from gateway.divisions.codes import structural_level
 from gateway.divisions.names import CITY_SUFFIXES, GENERIC_STEMS, county_stems, stem
 from gateway.divisions.sources import HistoryEntry, Node
+from message_schemas.codes import structural_level
 
 DERIVED_STEM = "derived:name-stem"
 DERIVED_RENAME = "derived:renamed-stem"

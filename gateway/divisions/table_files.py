@@ -25,11 +25,10 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Final, Literal
 
-from gateway.divisions.codes import Level, is_code_format, structural_level
+from gateway.divisions.errors import DivisionDataError
 from gateway.divisions.sources import CurrentTable, Node
 from gateway.divisions.successors import SuccessorRow
-from gateway.errors import DivisionDataError
-from gateway.settings import get_settings
+from message_schemas.codes import Level, is_code_format, structural_level
 from message_schemas.errors import FieldError
 
 Kind = Literal["national", "village", "successors"]
@@ -347,17 +346,20 @@ def _loops(start: str, edges: Mapping[str, str]) -> bool:
 # --- storing and re-reading ----------------------------------------------------------------
 
 
-def stored_path(kind: Kind) -> Path:
-    # Not data_path(): reading must not create directories in the data dir.
-    return get_settings().data_dir / "divisions" / STORED_NAMES[kind]
+def stored_path(directory: Path, kind: Kind) -> Path:
+    """Where the operator's copy of ``kind`` lives in ``directory`` (<data_dir>/divisions)."""
+    return directory / STORED_NAMES[kind]
 
 
-def meta_path(kind: Kind) -> Path:
-    return stored_path(kind).with_name(STORED_NAMES[kind] + ".meta.json")
+def meta_path(directory: Path, kind: Kind) -> Path:
+    return stored_path(directory, kind).with_name(STORED_NAMES[kind] + ".meta.json")
 
 
-def write_stored(kind: Kind, rows: Iterable[tuple[str, ...]], meta: dict[str, Any]) -> LoadResult:
-    """Write atomically (temp file + rename) so a reader never sees half a table."""
+def write_stored(
+    directory: Path, kind: Kind, rows: Iterable[tuple[str, ...]], meta: dict[str, Any]
+) -> LoadResult:
+    """Write atomically (temp file + rename) so a reader never sees half a table. The
+    directory is created private (0700) if it does not exist."""
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(COLUMNS[kind])
@@ -365,23 +367,28 @@ def write_stored(kind: Kind, rows: Iterable[tuple[str, ...]], meta: dict[str, An
     for values in rows:
         writer.writerow(values)
         count += 1
-    path = get_settings().data_path("divisions", STORED_NAMES[kind])
+    directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    path = stored_path(directory, kind)
     meta = {**meta, "rows": count, "loaded_at": datetime.now(UTC).isoformat(timespec="seconds")}
     # Metadata first: the registry notices a new table by the CSV, which is renamed in last.
-    meta_path(kind).write_text(json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8")
+    meta_path(directory, kind).write_text(
+        json.dumps(meta, ensure_ascii=False, indent=2), encoding="utf-8"
+    )
     tmp = path.with_suffix(".tmp")
     tmp.write_text(buffer.getvalue(), encoding="utf-8")
     tmp.replace(path)
     return LoadResult(kind=kind, rows=count, stored_at=path, meta=meta)
 
 
-def read_stored(kind: Kind) -> tuple[list[Row], dict[str, Any]] | None:
+def read_stored(directory: Path | None, kind: Kind) -> tuple[list[Row], dict[str, Any]] | None:
     """The stored copy of a kind and its metadata, or None when none was loaded."""
-    path = stored_path(kind)
+    if directory is None:
+        return None
+    path = stored_path(directory, kind)
     if not path.exists():
         return None
     rows = parse_csv(path.read_text(encoding="utf-8"), kind, str(path))
-    meta_file = meta_path(kind)
+    meta_file = meta_path(directory, kind)
     meta: dict[str, Any] = {}
     if meta_file.exists():
         meta = json.loads(meta_file.read_text(encoding="utf-8"))

@@ -6,17 +6,18 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gateway.calendar.clock import WorkingDayClock
 from gateway.messages import repository
 from gateway.messages.service import window_of
+from gateway.reference import Reference
 
 
-def recompute_provisional(session: Session, clock: WorkingDayClock, now: datetime) -> int:
+def recompute_provisional(session: Session, reference: Reference, now: datetime) -> int:
     """Give every open obligation counted on a provisional calendar its deadline under the
     clock now in force; an obligation whose new deadline has not passed is awaiting again."""
     updates = []
     for item in repository.provisional_open(session):
-        deadline = clock.due_at(item.available_at, window_of(item.type, item.kind))
+        window = window_of(reference.windows, item.type, item.kind)
+        deadline = reference.clock.due_at(item.available_at, window)
         updates.append(
             {
                 "b_id": item.message_id,

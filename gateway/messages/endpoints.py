@@ -33,7 +33,7 @@ def new_ingestor(runtime: Runtime, principal: Principal) -> Ingestor:
     return Ingestor(
         principal,
         runtime.routing(),
-        runtime.clock,
+        runtime.reference(),
         runtime.time.now(),
         runtime.settings.person_key_secret.encode(),
     )
@@ -107,21 +107,24 @@ def _batch_items(body: bytes, limit: int) -> list[bytes | MessageInvalid]:
     return items
 
 
-def _item_json(result: ItemResult) -> dict[str, Any]:
-    out: dict[str, Any] = {"index": result.index, "message_id": result.message_id}
+def item_answer(result: ItemResult, path: str) -> dict[str, Any]:
+    """One item's answer in a list (a batch, the adapters' records): the 202 fields, or its
+    status and problem with field paths under ``path`` (``messages.3``)."""
     if result.accepted is not None:
-        out.update(result.accepted.as_dict())
-        out["status"] = 202
-        return out
+        return {**result.accepted.as_dict(), "status": 202}
     error: GatewayError | None = result.error
     assert error is not None
-    out["status"] = error.status
-    out["problem"] = error.problem()
-    out["problem"]["errors"] = [
-        {**e.as_dict(), "field": f"messages.{result.index}.{e.field}".removesuffix(".$")}
-        for e in error.errors
-    ]
-    return out
+    problem = error.problem()
+    problem["errors"] = [e.under(path).as_dict() for e in error.errors]
+    return {"status": error.status, "problem": problem}
+
+
+def _item_json(result: ItemResult) -> dict[str, Any]:
+    return {
+        "index": result.index,
+        "message_id": result.message_id,
+        **item_answer(result, f"messages.{result.index}"),
+    }
 
 
 @router.post(

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from message_schemas.v1.envelope import REPLY_TYPES, REQUEST_TYPES
+from message_schemas.kinds import REPLY_TYPES, REQUEST_TYPES
 
 STATES = ("unmatched", "routed", "delivered", "acknowledged", "answered", "closed", "returned")
 DELIVERIES = ("pending", "delivered", "retrying", "dead", "pulled")

@@ -17,15 +17,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import orjson
 from sqlalchemy.orm import Session
 
-from gateway.calendar.clock import CalendarRangeError, Deadline, WorkingDayClock
+from gateway.calendar.clock import Deadline
+from gateway.calendar.errors import CalendarRangeError
 from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR
-from gateway.calendar.windows import Window, window_for
-from gateway.divisions.address import parse_address
+from gateway.calendar.windows import Window, WindowTable
+from gateway.divisions.address import CONFIDENCE_MIN, parse_address
 from gateway.errors import (
     Conflict,
     Forbidden,
@@ -38,15 +38,15 @@ from gateway.messages import lifecycle, repository
 from gateway.messages.repository import Stored
 from gateway.nodes import repository as nodes_repository
 from gateway.nodes.service import Principal
+from gateway.reference import Reference
 from gateway.routing.table import UNMATCHED_ADDRESS, UNMATCHED_NO_NODE, Route, RoutingTable
 from message_schemas.errors import FieldError, InvalidMessage
+from message_schemas.timezone import SHANGHAI
 from message_schemas.v1.envelope import AnyMessage, Feedback, Notification
 from message_schemas.validate import validate_message
 
 log = logging.getLogger("gateway.messages")
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 # An address must name its county at least this surely to route by it (docs/divisions.md).
-ADDRESS_CONFIDENCE_MIN = 0.8
 UNPARSED_ADDRESS = ""  # recipient marker: no code, and the address named no county clearly
 # Forwarded copies of a notification get a deterministic id: forwarding twice is impossible.
 FORWARD_NAMESPACE = uuid.UUID("3d0f6a4e-1c55-5b8e-9a3e-6f1f2b8c4d21")
@@ -133,14 +133,15 @@ class Ingestor:
         self,
         principal: Principal,
         routing: RoutingTable,
-        clock: WorkingDayClock,
+        reference: Reference,
         now: datetime,
         person_secret: bytes,
     ) -> None:
         self.principal = principal
         self.person_secret = person_secret
         self.routing = routing
-        self.clock = clock
+        self.reference = reference
+        self.clock = reference.clock
         self.now = now
         # Every item of a request shares `now`: one deadline per window, one submission
         # deadline per event date, computed once.
@@ -160,14 +161,16 @@ class Ingestor:
         key = (message_type, kind)
         deadline = self._deadlines.get(key)
         if deadline is None:
-            deadline = self.clock.due_at(self.now, window_of(message_type, kind))
+            deadline = self.clock.due_at(
+                self.now, window_of(self.reference.windows, message_type, kind)
+            )
             self._deadlines[key] = deadline
         return deadline
 
     def _submitted_on_time(self, event_date: date) -> bool:
         on_time = self._submission.get(event_date)
         if on_time is None:
-            window = window_for("notification_submission")
+            window = self.reference.windows.window("notification_submission")
             on_time = self.clock.due_after(event_date, window).met_by(self.now)
             self._submission[event_date] = on_time
         return on_time
@@ -198,7 +201,7 @@ class Ingestor:
         if isinstance(raw, MessageInvalid):  # refused while the request body was read
             return Prepared(index, None, None, b"", "", raw)
         try:
-            msg = validate_message(raw)
+            msg = validate_message(raw, divisions=self.reference.registry)
         except InvalidMessage as exc:
             error = MessageInvalid("message invalid / 报文不合格", errors=exc.errors)
             return Prepared(index, _raw_id(raw), None, b"", "", error)
@@ -307,8 +310,8 @@ class Ingestor:
         if recipient is None and msg.subject.hukou_address:
             # No code at all: the household address decides, when it names a county clearly
             # enough; otherwise the message waits in the unmatched queue for a person.
-            match = parse_address(msg.subject.hukou_address)
-            if match.code is not None and match.confidence >= ADDRESS_CONFIDENCE_MIN:
+            match = parse_address(msg.subject.hukou_address, self.reference.registry)
+            if match.code is not None and match.confidence >= CONFIDENCE_MIN:
                 recipient = match.code
             else:
                 recipient = UNPARSED_ADDRESS
@@ -603,7 +606,7 @@ def _route_new_arrivals(
         return []
     ingestor = jobs[0][0]
     fresh = ingestor.routing.with_nodes(locked_routing_nodes(session, exclusive=False))
-    rerouted = route_waiting(session, fresh, ingestor.clock, only=waiting)
+    rerouted = route_waiting(session, fresh, ingestor.reference, only=waiting)
     if not rerouted:
         return []
     answers = {r.message_id: r for r in rerouted}
@@ -640,7 +643,7 @@ class Rerouted:
 def route_waiting(
     session: Session,
     routing: RoutingTable,
-    clock: WorkingDayClock,
+    reference: Reference,
     *,
     only: Sequence[str] | None = None,
     now: datetime | None = None,
@@ -663,7 +666,8 @@ def route_waiting(
             key = (waiting.type, waiting.kind, local_day(available))
             deadline = deadlines.get(key)
             if deadline is None:
-                deadline = clock.due_at(available, window_of(waiting.type, waiting.kind))
+                window = window_of(reference.windows, waiting.type, waiting.kind)
+                deadline = reference.clock.due_at(available, window)
                 deadlines[key] = deadline
         updates.append(
             {
@@ -689,12 +693,12 @@ def route_waiting(
 
 
 def route_waiting_for_new_node(
-    session: Session, routing: RoutingTable, clock: WorkingDayClock, now: datetime
+    session: Session, routing: RoutingTable, reference: Reference, now: datetime
 ) -> list[Rerouted]:
     """After a node was registered in this unit of work: route, at once, every message
     waiting for a node that it now covers (PROTOCOL §8.2); deadlines count from ``now``."""
     fresh = routing.with_nodes(locked_routing_nodes(session, exclusive=True))
-    return route_waiting(session, fresh, clock, now=now)
+    return route_waiting(session, fresh, reference, now=now)
 
 
 def _kind(msg: AnyMessage) -> str | None:
@@ -707,12 +711,10 @@ def _kind(msg: AnyMessage) -> str | None:
     return None
 
 
-def window_of(message_type: str, kind: str | None) -> Window:
-    if message_type == "query":
-        return window_for("query", topic=kind)
-    if message_type == "assist_request":
-        return window_for("assist_request", urgency=kind)
-    return window_for(message_type)
+def window_of(windows: WindowTable, message_type: str, kind: str | None) -> Window:
+    """The window of a request from windows.toml: ``kind`` is the value of the field that
+    chooses it (a query's topic, an assist request's urgency; ignored for one-window kinds)."""
+    return windows.window(message_type, kind)
 
 
 def _raw_id(raw: bytes | dict[str, Any] | MessageInvalid) -> str | None:

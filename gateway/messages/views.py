@@ -4,13 +4,11 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from gateway.messages import lifecycle
 from gateway.messages.models import MessageRow
 from gateway.routing.table import UNMATCHED_LABELS
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
+from message_schemas.timezone import SHANGHAI
 
 
 def iso(moment: datetime | None) -> str | None:

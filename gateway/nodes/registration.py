@@ -12,11 +12,11 @@ from datetime import datetime
 
 from sqlalchemy.orm import Session
 
-from gateway.calendar.clock import WorkingDayClock
 from gateway.messages.service import Rerouted, route_waiting_for_new_node
 from gateway.nodes.models import NodeRow
 from gateway.nodes.push_endpoint import EndpointCheck
 from gateway.nodes.service import add_node
+from gateway.reference import Reference
 from gateway.routing.table import RoutingTable
 
 
@@ -31,7 +31,7 @@ def register_node(
     session: Session,
     *,
     routing: RoutingTable,
-    clock: WorkingDayClock,
+    reference: Reference,
     code: str,
     name: str,
     role: str,
@@ -46,7 +46,8 @@ def register_node(
         role=role,
         endpoint=endpoint,
         now=now,
+        divisions=reference.registry,
         endpoint_check=endpoint_check,
     )
-    routed = route_waiting_for_new_node(session, routing, clock, now) if role == "node" else []
+    routed = route_waiting_for_new_node(session, routing, reference, now) if role == "node" else []
     return Registered(row, token, routed)

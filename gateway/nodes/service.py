@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from gateway.divisions.registry import get_registry
+from gateway.divisions.registry import DivisionRegistry
 from gateway.errors import Conflict, InvalidInput, NotFound
 from gateway.nodes import push_endpoint, repository
 from gateway.nodes.models import ROLES, NodeRow
@@ -47,6 +47,7 @@ def add_node(
     role: str,
     endpoint: str | None,
     now: datetime,
+    divisions: DivisionRegistry,
     endpoint_check: EndpointCheck | None = None,
 ) -> tuple[NodeRow, str]:
     """Register a node; returns the row and its token (the only time the token exists)."""
@@ -62,7 +63,7 @@ def add_node(
                 )
             )
     else:
-        problem = get_registry().check_code(code)
+        problem = divisions.check_code(code)
         if problem is not None:
             problems.append(FieldError("code", problem.rule, problem.message))
     if role not in ROLES:

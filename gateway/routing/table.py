@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Protocol
 
-from gateway.divisions.codes import NATIONAL, covers, prefixes
+from message_schemas.codes import NATIONAL, covers, prefixes
 
 __all__ = ["NATIONAL", "Route", "RoutingTable", "covers", "prefixes"]
 

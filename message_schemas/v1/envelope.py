@@ -13,7 +13,7 @@ from uuid import UUID
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 from pydantic_core import PydanticCustomError
 
-from gateway.divisions.codes import covers
+from message_schemas.codes import covers
 from message_schemas.v1.bodies import (
     AssistReplyBody,
     AssistRequestBody,
@@ -24,17 +24,6 @@ from message_schemas.v1.bodies import (
 from message_schemas.v1.notification import NotificationBody
 from message_schemas.v1.subject import NotifiedSubject, QueriedSubject, Subject
 from message_schemas.v1.types import DivisionCode, StdDateTime
-
-MESSAGE_TYPES = (
-    "notification",
-    "feedback",
-    "query",
-    "query_reply",
-    "assist_request",
-    "assist_reply",
-)
-REQUEST_TYPES = frozenset({"notification", "query", "assist_request"})
-REPLY_TYPES = {"feedback": "notification", "query_reply": "query", "assist_reply": "assist_request"}
 
 
 class Envelope(BaseModel):

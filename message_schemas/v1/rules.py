@@ -8,14 +8,13 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from datetime import date
-from zoneinfo import ZoneInfo
 
 from message_schemas.errors import FieldError
 from message_schemas.idnumber import birth_date_of
+from message_schemas.timezone import SHANGHAI
 from message_schemas.v1.envelope import AnyMessage, Notification
 from message_schemas.v1.notification import CATEGORIES
 
-SHANGHAI = ZoneInfo("Asia/Shanghai")
 Rule = Callable[[AnyMessage], Iterator[FieldError]]
 
 

@@ -12,8 +12,7 @@ import re
 import unicodedata
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from functools import lru_cache
-from typing import Annotated, Any
+from typing import Annotated, Any, Protocol
 
 from pydantic import (
     AfterValidator,
@@ -22,13 +21,14 @@ from pydantic import (
     Field,
     GetCoreSchemaHandler,
     GetJsonSchemaHandler,
+    ValidationInfo,
     WithJsonSchema,
 )
 from pydantic.json_schema import JsonSchemaValue
 from pydantic_core import PydanticCustomError, core_schema
 
-from gateway.divisions.registry import CodeProblem, get_registry
 from message_schemas.catalog import get_catalog
+from message_schemas.codes import CodeProblem
 from message_schemas.idnumber import IdNumberError, parse_id_number
 
 # Every model of the standard: unknown fields are errors; values are never silently altered.
@@ -73,17 +73,28 @@ class Code:
         }
 
 
+class Divisions(Protocol):
+    """What the standard asks of the division tables. The tables are not part of the
+    standard: whoever validates passes the registry in force (``validate_message(...,
+    divisions=registry)``), so a newly loaded table counts at once, without a restart."""
+
+    def check_code(self, code: str, *, min_level: str | None = None) -> CodeProblem | None: ...
+
+    def is_known_id_prefix(self, prefix6: str) -> bool: ...
+
+
+def divisions_of(info: ValidationInfo) -> Divisions:
+    context = info.context
+    if not isinstance(context, dict) or "divisions" not in context:
+        # a programming error, not a bad message: never reported as a field error
+        raise RuntimeError("validate through message_schemas.validate_message(..., divisions=)")
+    divisions: Divisions = context["divisions"]
+    return divisions
+
+
 def _division_checker(min_level: str | None) -> Any:
-    registry = get_registry()
-
-    # Messages name the same few thousand codes over and over; a C-level cache makes the
-    # check a dictionary hit. The registry is fixed for the life of the process.
-    @lru_cache(maxsize=65536)
-    def problem_of(value: str) -> CodeProblem | None:
-        return registry.check_code(value, min_level=min_level)
-
-    def check(value: str) -> str:
-        problem = problem_of(value)
+    def check(value: str, info: ValidationInfo) -> str:
+        problem = divisions_of(info).check_code(value, min_level=min_level)
         if problem is not None:
             raise PydanticCustomError(problem.rule, problem.message)
         return value
@@ -115,12 +126,12 @@ VillageCode = Annotated[
 ]
 
 
-def _check_id_number(value: str) -> str:
+def _check_id_number(value: str, info: ValidationInfo) -> str:
     try:
         parsed = parse_id_number(value)
     except IdNumberError as exc:
         raise PydanticCustomError(exc.rule, exc.message) from None
-    if not get_registry().is_known_id_prefix(parsed.county_prefix):
+    if not divisions_of(info).is_known_id_prefix(parsed.county_prefix):
         raise PydanticCustomError(
             "id_region",
             "first six digits name no county that ever existed / 前六位不是任何时期的县级区划代码",

@@ -23,7 +23,7 @@ from adapters.importer import run_import
 from adapters.profiles import load_profile
 from adapters.readers import open_records
 from adapters.report import HEADERS, ReportWriter, RowIssue
-from message_schemas.validate import message_errors
+from tests.standard import REGISTRY, message_errors
 
 GOLDEN = Path(__file__).parent / "golden"
 # file → offset of its row numbers against the UTF-8 CSV (the XLSX has a title row above)
@@ -35,7 +35,9 @@ def _convert(name: str) -> tuple[dict[str, Any], list[RowIssue]]:
     messages: dict[str, Any] = {}
     issues: list[RowIssue] = []
     with open_records(GOLDEN / name) as reader:
-        converter = Converter(load_profile("floating_women"), reader.headers, sender=SENDER)
+        converter = Converter(
+            load_profile("floating_women"), reader.headers, sender=SENDER, registry=REGISTRY
+        )
         for raw in reader:
             result = converter.convert(raw)
             if isinstance(result, Converted):
@@ -92,7 +94,12 @@ def test_report_matches_golden(name: str, fmt: str, tmp_path: Path) -> None:
     source.write_bytes((GOLDEN / name).read_bytes())
     out = tmp_path / f"report.{fmt}"
     summary = run_import(
-        source, load_profile("floating_women"), sender=SENDER, submitter=None, report_path=out
+        source,
+        load_profile("floating_women"),
+        sender=SENDER,
+        registry=REGISTRY,
+        submitter=None,
+        report_path=out,
     )
     if fmt == "csv":
         with out.open(encoding="utf-8-sig", newline="") as f:

@@ -24,6 +24,7 @@ from adapters.samples import sample_rows, write_csv
 from gateway.cli.imports import ApiSubmitter
 from tests.api.conftest import Harness, running_gateway
 from tests.conftest import STACKS
+from tests.standard import REGISTRY
 
 GOLDEN = Path(__file__).parent / "golden"
 RESIDENCE, ORIGIN = "441900", "430582"
@@ -42,6 +43,7 @@ def _import(gw: Harness, source: Path, token: str, ledger: Path, sender: str = R
             source,
             load_profile("floating_women"),
             sender=sender,
+            registry=REGISTRY,
             submitter=ApiSubmitter(api),
             report_path=source.with_suffix(".report.csv"),
             ledger=book,
@@ -115,6 +117,7 @@ def test_an_unreachable_gateway_stops_the_import_with_what_was_done(tmp_path: Pa
             source,
             load_profile("floating_women"),
             sender=RESIDENCE,
+            registry=REGISTRY,
             submitter=ApiSubmitter(api),
             report_path=tmp_path / "r.csv",
         )
@@ -250,6 +253,7 @@ def test_progress_counts_every_row_once(gw: Harness, tmp_path: Path) -> None:
             source,
             load_profile("floating_women"),
             sender=RESIDENCE,
+            registry=REGISTRY,
             submitter=ApiSubmitter(api),
             report_path=tmp_path / "r.csv",
             batch_size=4,

@@ -75,7 +75,7 @@ class Harness:
             registered = register_node(
                 session,
                 routing=self.runtime.routing(),
-                clock=self.runtime.clock,
+                reference=self.runtime.reference(),
                 code=code,
                 name=name or f"测试节点 {code}",
                 role=role,

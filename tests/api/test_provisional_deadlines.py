@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from gateway.calendar.service import get_clock, install_schedule_file
+from gateway.calendar.service import install_schedule_file
 from gateway.messages.deadlines import recompute_provisional
 from tests.api.conftest import SHANGHAI, Harness, example
 
@@ -26,9 +26,11 @@ def test_loading_the_years_schedule_recounts_open_deadlines(gw: Harness) -> None
     assert first["due_at"].startswith("2027-02-10")
     exact_before = first["due_at"]
 
-    install_schedule_file(EXAMPLE_2027)
+    references = gw.runtime.references
+    assert references.calendar_dir is not None
+    install_schedule_file(EXAMPLE_2027, references.calendar_dir)
     with gw.runtime.session() as session:
-        assert recompute_provisional(session, get_clock(), gw.time.now()) == 1
+        assert recompute_provisional(session, references.refresh(), gw.time.now()) == 1
         session.commit()
     status = residence.get(f"/api/v1/messages/{msg['message_id']}").json()
     assert status["due_provisional"] is False
@@ -36,4 +38,4 @@ def test_loading_the_years_schedule_recounts_open_deadlines(gw: Harness) -> None
     assert status["timestamps"]["due_at"] != exact_before
     # nothing left to recount
     with gw.runtime.session() as session:
-        assert recompute_provisional(session, get_clock(), gw.time.now()) == 0
+        assert recompute_provisional(session, references.current(), gw.time.now()) == 0

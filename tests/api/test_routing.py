@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
-from gateway.divisions.registry import get_registry
+from gateway.divisions.registry import load_registry
 from tests.api.conftest import Harness, assert_problem, example
 
 DUE = "2026-11-30T23:59:59.999000+08:00"  # five working days after Monday 2026-11-23
@@ -124,7 +124,7 @@ def test_repeat_of_an_unmatched_message_is_answered_the_same_way(gw: Harness) ->
 
 
 def test_retired_county_is_routed_via_its_successor(gw: Harness) -> None:
-    registry = get_registry()
+    registry = load_registry()
     assert registry.successor("430521") == "430582"  # 邵东县 became 邵东市 (2019)
     assert not registry.is_current("430521")
     residence, origin = gw.node("441900"), gw.node("430582")
@@ -141,7 +141,7 @@ def test_retired_county_is_routed_via_its_successor(gw: Harness) -> None:
 
 
 def test_retired_code_without_successor_is_unmatched(gw: Harness) -> None:
-    registry = get_registry()
+    registry = load_registry()
     # 邵阳市城北区 (430504) was abolished and split: the data names no single successor.
     assert not registry.is_current("430504")
     assert registry.is_known_id_prefix("430504")
@@ -317,7 +317,13 @@ def test_a_process_routing_on_a_stale_table_still_routes_to_a_new_node(gw: Harne
         from gateway.nodes.service import add_node
 
         add_node(
-            session, code="510104", name="锦江区", role="node", endpoint=None, now=gw.time.now()
+            session,
+            code="510104",
+            name="锦江区",
+            role="node",
+            endpoint=None,
+            now=gw.time.now(),
+            divisions=gw.runtime.registry,
         )
         session.commit()
     doc = _for_household("notification.birth", "510104003201")

@@ -7,11 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from gateway.calendar.clock import SHANGHAI, Deadline, WorkingDate, WorkingDayClock
+from gateway.calendar.clock import Deadline, WorkingDate, WorkingDayClock
 from gateway.calendar.schedule import YearSchedule
 from gateway.calendar.schedule_file import load_schedule_file
-from gateway.calendar.service import get_clock, install_schedule_file, reset_clock_cache
+from gateway.calendar.service import install_schedule_file, load_clock
 from gateway.calendar.windows import Window
+from gateway.reference import ReferenceSource
+from message_schemas.timezone import SHANGHAI
 
 CLOCK = WorkingDayClock()
 FIVE = Window(5, "working_days")
@@ -120,10 +122,11 @@ def test_schedule_keyed_under_wrong_year_rejected() -> None:
 def test_loaded_2027_file_makes_it_exact_and_changes_the_answer(
     data_dir: Path, example_2027: Path
 ) -> None:
-    before = get_clock().due_at(datetime(2027, 2, 3, 9, tzinfo=SHANGHAI), FIVE)
+    source = ReferenceSource(data_dir, check_s=0)  # what a running process holds
+    before = source.current().clock.due_at(datetime(2027, 2, 3, 9, tzinfo=SHANGHAI), FIVE)
     assert (before.due_date, before.provisional) == (date(2027, 2, 12), True)
-    install_schedule_file(example_2027)
-    after = get_clock().due_at(datetime(2027, 2, 3, 9, tzinfo=SHANGHAI), FIVE)
+    install_schedule_file(example_2027, data_dir / "calendar")
+    after = source.current().clock.due_at(datetime(2027, 2, 3, 9, tzinfo=SHANGHAI), FIVE)
     # The example notice gives 5–14 Feb off, so Feb 4 is day 1 and 15–18 Feb days 2–5.
     assert (after.due_date, after.provisional) == (date(2027, 2, 18), False)
     assert (data_dir / "calendar" / "2027.toml").read_bytes() == example_2027.read_bytes()
@@ -137,8 +140,7 @@ def test_stored_file_overrides_the_package_year(data_dir: Path) -> None:
         '[[holidays]]\nname = "元旦"\nstart = 2026-01-01\nend = 2026-01-01\n',
         "utf-8",
     )
-    reset_clock_cache()
-    clock = get_clock()
+    clock = load_clock(data_dir / "calendar")
     assert clock.schedule(2026) == load_schedule_file(data_dir / "calendar" / "2026.toml")
     assert clock.is_working_day(date(2026, 1, 2))  # off in the package (swapped), not here
     assert clock.is_working_day(date(2026, 2, 17))  # Spring Festival in the package

@@ -7,12 +7,13 @@ from pathlib import Path
 
 import pytest
 
+from gateway.calendar.errors import CalendarDataError
 from gateway.calendar.schedule_file import (
     load_schedule_file,
     load_stored_schedules,
     store_schedule_file,
 )
-from gateway.errors import CalendarDataError
+from gateway.errors import problem_of
 
 VALID = """\
 year = 2027
@@ -202,7 +203,7 @@ def test_every_problem_is_reported_at_once(tmp_path: Path) -> None:
 def test_errors_never_echo_values(tmp_path: Path) -> None:
     with pytest.raises(CalendarDataError) as info:
         load_schedule_file(_write(tmp_path, _replace('source = "test notice"', "source = 7")))
-    assert info.value.problem()["status"] == 422
+    assert problem_of(info.value)["status"] == 422
     assert all("7" not in e.message for e in info.value.errors)
 
 

@@ -9,44 +9,46 @@ from typing import Final
 import pytest
 
 from gateway.calendar.clock import WorkingDayClock
-from gateway.calendar.service import reset_clock_cache
-from gateway.calendar.windows import Window, window_for
-from gateway.errors import CalendarDataError
+from gateway.calendar.errors import CalendarDataError
+from gateway.calendar.windows import Window, load_window_table
 
 WD: Final = "working_days"
 
 
 @pytest.mark.parametrize(
-    ("kind", "selectors", "expected"),
+    ("kind", "value", "expected"),
     [
-        ("notification", {}, Window(5, WD)),
-        ("notification_submission", {}, Window(5, WD)),
-        ("query", {"topic": "fertility"}, Window(5, WD)),
-        ("query", {"topic": "general"}, Window(10, WD)),
-        ("query", {}, Window(10, WD)),  # default topic: general
-        ("assist_request", {"urgency": "normal"}, Window(10, WD)),
-        ("assist_request", {"urgency": "urgent"}, Window(10, WD)),
-        ("assist_request", {}, Window(10, WD)),
+        ("notification", None, Window(5, WD)),
+        ("notification", "birth", Window(5, WD)),  # one window: the category does not choose
+        ("notification_submission", None, Window(5, WD)),
+        ("query", "fertility", Window(5, WD)),
+        ("query", "general", Window(10, WD)),
+        ("query", None, Window(10, WD)),  # default topic: general
+        ("assist_request", "normal", Window(10, WD)),
+        ("assist_request", "urgent", Window(10, WD)),
+        ("assist_request", None, Window(10, WD)),
     ],
 )
-def test_shipped_windows(
-    data_dir: Path, kind: str, selectors: dict[str, str], expected: Window
-) -> None:
-    assert window_for(kind, **selectors) == expected
+def test_shipped_windows(kind: str, value: str | None, expected: Window) -> None:
+    assert load_window_table().window(kind, value) == expected
+
+
+def test_the_choosing_field_is_data() -> None:
+    windows = load_window_table()
+    assert (windows.selector("query"), windows.selector("assist_request")) == ("topic", "urgency")
+    assert windows.selector("notification") is None
 
 
 @pytest.mark.parametrize(
-    ("kind", "selectors", "match"),
+    ("kind", "value", "match"),
     [
-        ("feedback", {}, "no window configured"),
-        ("query", {"topic": "weather"}, "no query window"),
-        ("notification", {"urgency": "urgent"}, "do not depend on urgency"),
-        ("query", {"urgency": "urgent"}, "do not depend on urgency"),
+        ("feedback", None, "no window configured"),
+        ("query", "weather", "no query window"),
     ],
 )
-def test_bad_lookups(data_dir: Path, kind: str, selectors: dict[str, str], match: str) -> None:
+def test_bad_lookups(kind: str, value: str | None, match: str) -> None:
     with pytest.raises(ValueError, match=match):
-        window_for(kind, **selectors)
+        load_window_table().window(kind, value)
 
 
 def test_operator_override_replaces_a_kind(data_dir: Path) -> None:
@@ -57,10 +59,10 @@ def test_operator_override_replaces_a_kind(data_dir: Path) -> None:
         "[assist_request.urgent]\ncalendar_days = 15\n",
         "utf-8",
     )
-    reset_clock_cache()
-    assert window_for("assist_request", urgency="urgent") == Window(15, "calendar_days")
-    assert window_for("assist_request") == Window(30, "calendar_days")
-    assert window_for("query", topic="fertility") == Window(5, WD)  # untouched kinds stay
+    windows = load_window_table(data_dir / "windows.toml")
+    assert windows.window("assist_request", "urgent") == Window(15, "calendar_days")
+    assert windows.window("assist_request") == Window(30, "calendar_days")
+    assert windows.window("query", "fertility") == Window(5, WD)  # untouched kinds stay
 
 
 @pytest.mark.parametrize(
@@ -84,9 +86,8 @@ def test_operator_override_replaces_a_kind(data_dir: Path) -> None:
 def test_invalid_override(data_dir: Path, text: str, expected: list[tuple[str, str]]) -> None:
     data_dir.mkdir(parents=True)
     (data_dir / "windows.toml").write_text(text, "utf-8")
-    reset_clock_cache()
     with pytest.raises(CalendarDataError) as info:
-        window_for("notification")
+        load_window_table(data_dir / "windows.toml")
     assert [(e.field, e.rule) for e in info.value.errors] == expected
 
 
@@ -97,7 +98,8 @@ def test_window_validates_itself() -> None:
         Window(5, "weeks")  # type: ignore[arg-type]  # the check under test is the runtime one
 
 
-def test_notification_submission_rule(data_dir: Path) -> None:
+def test_notification_submission_rule() -> None:
     # A notification about an event on Tue 30 Sep 2025 is on time until the end of 14 Oct.
-    deadline = WorkingDayClock().due_after(date(2025, 9, 30), window_for("notification_submission"))
+    window = load_window_table().window("notification_submission")
+    deadline = WorkingDayClock().due_after(date(2025, 9, 30), window)
     assert deadline.due_date == date(2025, 10, 14)

@@ -130,6 +130,7 @@ def _add_node(runtime: Runtime, code: str, endpoint: str | None) -> str:
             role="node",
             endpoint=endpoint,
             now=runtime.time.now(),
+            divisions=runtime.registry,
         )
         session.commit()
     runtime.invalidate_routing()

@@ -32,12 +32,13 @@ from typer.testing import CliRunner
 from gateway.cli.main import app as cli
 from gateway.delivery import repository
 from gateway.delivery.models import DELIVERIES
-from gateway.delivery.policy import RETRY, Verdict, backoff_s, next_delay_s, parse_retry_after
+from gateway.delivery.policy import RETRY, Verdict, backoff_s, next_delay_s
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.nodes import repository as nodes_repository
 from gateway.server import BackgroundServer, Gateway, uvicorn_config
-from gateway.settings import Settings, get_settings
+from gateway.settings import Settings
 from gateway.time_source import SystemTime
+from message_schemas.http import parse_retry_after
 from tests.api.conftest import Harness, example
 from tests.conftest import STACKS, stack_urls
 from tests.delivery.conftest import FAST, pushing_gateway, status, wait_until
@@ -110,11 +111,7 @@ def gateway_cli(gw: Harness, monkeypatch: pytest.MonkeyPatch, *args: str) -> dic
     embedded Redis through its Unix socket), and return its JSON output."""
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
     monkeypatch.setenv("GATEWAY_REDIS_URL", gw.runtime.redis_url)
-    get_settings.cache_clear()
-    try:
-        result = runner.invoke(cli, list(args))
-    finally:
-        get_settings.cache_clear()
+    result = runner.invoke(cli, list(args))
     assert result.exit_code == 0, result.output
     output: dict[str, Any] = json.loads(result.stdout)
     return output

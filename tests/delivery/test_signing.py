@@ -25,7 +25,7 @@ from gateway.delivery.repository import Claimed
 from gateway.delivery.worker import DeliveryWorker
 from gateway.nodes import repository as nodes_repository
 from gateway.nodes.push_secret import push_secret
-from gateway.settings import Settings, get_settings
+from gateway.settings import Settings
 from tests.api.conftest import Harness, example
 from tests.conftest import STACKS
 from tests.delivery.conftest import pushing_gateway, status, wait_until
@@ -161,7 +161,6 @@ def test_the_cli_shows_the_secret_the_worker_signs_with(
     settings = signing_gw.runtime.settings
     monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.resolved_database_url())
     monkeypatch.setenv("GATEWAY_PUSH_SIGNING_KEY", KEY)
-    get_settings.cache_clear()
     residence = signing_gw.node("441900")
     with verifier(PLACEHOLDER) as county:
         added = runner.invoke(
@@ -295,7 +294,6 @@ def cli(gw: Harness, monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, A
     """`gateway …` as the operator runs it, on this gateway's database and signing key."""
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
     monkeypatch.setenv("GATEWAY_PUSH_SIGNING_KEY", KEY)
-    get_settings.cache_clear()
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
     shown: dict[str, Any] = json.loads(result.stdout)

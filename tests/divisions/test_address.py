@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from gateway.divisions.address import AddressParser, parse_address
+from gateway.divisions.registry import DivisionRegistry
 
 sys.path.insert(0, str(Path(__file__).parent))
 from address_corpus import HAND_WRITTEN, build_corpus
@@ -124,6 +125,6 @@ def test_full_width_and_spaces(parser: AddressParser) -> None:
     assert parser.parse("湖南省　邵阳市 邵东市").county_code == "430582"
 
 
-def test_result_is_json_ready() -> None:
-    payload = json.dumps(parse_address("北京市朝阳区").as_dict(), ensure_ascii=False)
+def test_result_is_json_ready(registry: DivisionRegistry) -> None:
+    payload = json.dumps(parse_address("北京市朝阳区", registry).as_dict(), ensure_ascii=False)
     assert '"county_code": "110105"' in payload

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from gateway.divisions.codes import (
+from message_schemas.codes import (
     ancestors,
     city_of,
     is_code_format,

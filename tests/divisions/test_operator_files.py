@@ -2,19 +2,39 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
 import pytest
 
-from gateway.divisions.registry import get_registry
-from gateway.divisions.service import load_file
+from gateway.divisions import service
+from gateway.divisions.errors import DivisionDataError
+from gateway.divisions.registry import DivisionRegistry, load_registry
 from gateway.divisions.sources import load_packaged_table
-from gateway.errors import DivisionDataError
-from gateway.settings import get_settings
+from gateway.divisions.table_files import Kind, LoadResult
+from gateway.errors import problem_of
 
 WriteCsv = Callable[..., Path]  # the write_csv fixture (conftest.py)
+
+
+def _directory() -> Path:
+    """<data_dir>/divisions of the test's own data dir (tests/conftest.py sets it)."""
+    return Path(os.environ["GATEWAY_DATA_DIR"]) / "divisions"
+
+
+def get_registry() -> DivisionRegistry:
+    """The registry a process on this data dir builds now."""
+    return load_registry(_directory())
+
+
+def load_file(path: Path, kind: Kind, *, as_of: date | None = None) -> LoadResult:
+    """As `gateway divisions load` does: against the registry in force, into the data dir."""
+    return service.load_file(
+        path, kind, directory=_directory(), registry=get_registry(), as_of=as_of
+    )
+
 
 VILLAGES = """code,name
 441900003005,东城某某社区
@@ -82,7 +102,7 @@ def test_village_file_problems_name_row_column_and_rule(
         ("row.7.name", "name_invalid"),
     }
     assert not (data_dir / "divisions" / "villages.csv").exists()  # nothing stored
-    assert exc.value.problem()["status"] == 422
+    assert problem_of(exc.value)["status"] == 422
 
 
 @pytest.mark.parametrize(
@@ -212,5 +232,4 @@ def test_registry_follows_the_data_dir(
     load_file(write_csv("v.csv", VILLAGES), "village")
     assert get_registry().villages
     monkeypatch.setenv("GATEWAY_DATA_DIR", str(data_dir.parent / "other"))
-    get_settings.cache_clear()
     assert not get_registry().villages  # another data dir, another registry

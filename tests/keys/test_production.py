@@ -19,7 +19,6 @@ from typer.testing import CliRunner
 from gateway.cli.main import app
 from gateway.keys.resolve import DEVELOPMENT_DEFAULTS
 from gateway.keys.store import secrets_path
-from gateway.settings import get_settings
 
 GATEWAY = str(Path(sys.executable).with_name("gateway"))
 SECRETS = {
@@ -113,7 +112,6 @@ def test_commands_that_open_the_database_refuse_too(
 ) -> None:
     monkeypatch.setenv("GATEWAY_ENV", "production")
     monkeypatch.setenv("GATEWAY_REDIS_URL", "redis://127.0.0.1:1/0")  # `worker` needs one
-    get_settings.cache_clear()
     result = runner.invoke(app, command)
     assert result.exit_code == 2, result.output
     assert "GATEWAY_PUSH_SIGNING_KEY is not set" in result.stderr

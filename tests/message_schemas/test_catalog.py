@@ -49,7 +49,8 @@ def test_overlay_takes_effect_in_validation_without_code_change(tmp_path: Path) 
     }
     script = (
         "import sys; from message_schemas import message_errors; "
-        "print(len(message_errors(sys.stdin.buffer.read())))"
+        "from gateway.divisions.registry import load_registry; "
+        "print(len(message_errors(sys.stdin.buffer.read(), divisions=load_registry())))"
     )
     env = {**os.environ, "GATEWAY_CATALOG_DIR": str(tmp_path)}
     run = subprocess.run(  # the catalogue is read once per process, as in production

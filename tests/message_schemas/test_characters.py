@@ -15,10 +15,10 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from message_schemas import message_errors
 from message_schemas.v1 import types
 from tests.message_schemas.conftest import load_example
 from tests.message_schemas.test_dates import put
+from tests.standard import message_errors
 
 ZWSP = "\u200b"
 FORBIDDEN_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})

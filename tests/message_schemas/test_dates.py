@@ -13,9 +13,10 @@ import pytest
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from message_schemas import InvalidMessage, message_errors, validate_message
+from message_schemas import InvalidMessage
 from message_schemas.export import build_schemas
 from tests.message_schemas.conftest import load_example
+from tests.standard import message_errors, validate_message
 from tests.synthetic import make_id
 
 

@@ -9,11 +9,11 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from message_schemas import validate_message
 from message_schemas.catalog import get_catalog
 from message_schemas.export import build_schemas, export_schemas
-from message_schemas.v1.envelope import MESSAGE_TYPES
+from message_schemas.kinds import MESSAGE_TYPES
 from tests.message_schemas.conftest import EXAMPLES
+from tests.standard import validate_message
 
 EXAMPLE_FILES = sorted(EXAMPLES.glob("*.json"))
 

@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from message_schemas import message_errors
 from tests.message_schemas.conftest import load_example
+from tests.standard import message_errors
 from tests.synthetic import make_id
 
 Mutation = Callable[[dict[str, Any]], None]
@@ -423,7 +423,7 @@ def test_error_messages_never_repeat_personal_data() -> None:
 
 
 def test_legacy_fifteen_digit_number_is_accepted_and_upgraded() -> None:
-    from message_schemas import validate_message
+    from tests.standard import validate_message
 
     msg = load_example("notification.birth")
     full = msg["subject"]["id_number"]

@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from gateway.cli.main import app
 from gateway.logs import configure_logging
-from gateway.settings import get_settings
 from tests.api.conftest import example
 from tests.conftest import STACKS
 from tests.delivery.conftest import pushing_gateway, status, wait_until
@@ -75,7 +74,6 @@ def test_credentials_in_an_endpoint_are_neither_shown_nor_logged(
             assert attempt["endpoint"] == county.url  # scheme://host:port/path
 
         monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
-        get_settings.cache_clear()
         for command in (["node", "list"], ["node", "push-secret", "430582"]):
             shown = runner.invoke(app, command)
             assert shown.exit_code == 0, shown.output

@@ -17,7 +17,7 @@ from gateway.cli.main import app
 from gateway.delivery import repository as delivery_repository
 from gateway.errors import InvalidInput
 from gateway.nodes.push_endpoint import NetworkPolicy, check_endpoint, redact, syntax_errors
-from gateway.settings import Settings, get_settings
+from gateway.settings import Settings
 from tests.api.conftest import example
 from tests.conftest import STACKS
 from tests.delivery.conftest import pushing_gateway, status, wait_until
@@ -139,7 +139,6 @@ def test_allowed_networks_setting_reads_json_or_commas(monkeypatch: pytest.Monke
 
 
 def _cli(*args: str) -> tuple[int, dict[str, object] | list[object] | None]:
-    get_settings.cache_clear()
     result = runner.invoke(app, list(args))
     try:
         return result.exit_code, json.loads(result.stdout)

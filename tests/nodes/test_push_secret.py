@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from gateway.cli.main import app
 from gateway.nodes.push_secret import push_secret
-from gateway.settings import get_settings
 
 runner = CliRunner()
 
@@ -58,7 +57,6 @@ def test_cli_shows_the_secret_of_the_active_row_and_a_re_added_node_gets_a_new_o
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     monkeypatch.setenv("GATEWAY_PUSH_SIGNING_KEY", "cli-test-key")
-    get_settings.cache_clear()
     added = runner.invoke(
         app, ["node", "add", "430582", "--name", "邵东市", "--endpoint", "https://x.example/in"]
     )
@@ -84,7 +82,6 @@ def test_cli_shows_the_secret_of_the_active_row_and_a_re_added_node_gets_a_new_o
     )
 
     monkeypatch.setenv("GATEWAY_PUSH_SIGNING_KEY", "rotated-key")
-    get_settings.cache_clear()
     rotated = json.loads(runner.invoke(app, ["node", "push-secret", "430582"]).stdout)
     assert rotated["push_secret"] not in (first, second)
 

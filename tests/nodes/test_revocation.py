@@ -20,7 +20,6 @@ from gateway.embedded_redis import EmbeddedRedis
 from gateway.nodes.revocation import RevocationFollower
 from gateway.nodes.service import Principal, revoke_node
 from gateway.nodes.token_cache import TokenCache
-from gateway.settings import get_settings
 from tests.api.conftest import Harness, running_gateway
 from tests.conftest import STACKS
 
@@ -36,7 +35,6 @@ def operator_env(gw: Harness, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -
     monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.resolved_database_url())
     if settings.redis_url:
         monkeypatch.setenv("GATEWAY_REDIS_URL", settings.redis_url)
-    get_settings.cache_clear()
 
 
 def revoke(code: str) -> dict[str, Any]:
@@ -72,7 +70,6 @@ def test_a_revoked_token_is_refused_at_once_despite_the_cache(
 def test_without_redis_the_cli_says_how_long_it_takes(monkeypatch: pytest.MonkeyPatch) -> None:
     assert runner.invoke(app, ["node", "add", "430582", "--name", "邵东"]).exit_code == 0
     monkeypatch.setenv("GATEWAY_REDIS_URL", "redis://127.0.0.1:1/0")  # nothing listens there
-    get_settings.cache_clear()
     result = runner.invoke(app, ["node", "revoke", "430582"])
     assert result.exit_code == 0, result.output
     told = json.loads(result.stdout)

@@ -15,7 +15,6 @@ from typer.testing import CliRunner
 
 from gateway.cli.main import app
 from gateway.runtime import ROUTING_TTL_S
-from gateway.settings import get_settings
 from tests.api.conftest import Harness, example
 from tests.conftest import STACKS
 from tests.delivery.conftest import pushing_gateway, status, wait_until
@@ -27,7 +26,6 @@ ORIGIN = "430582"
 
 def cli(gw: Harness, monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, Any]:
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
-    get_settings.cache_clear()
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
     shown: dict[str, Any] = json.loads(result.stdout)

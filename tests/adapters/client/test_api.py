@@ -134,3 +134,9 @@ def test_a_batch_over_the_limit_is_refused_before_sending() -> None:
     with _api([], hits) as api, pytest.raises(ValueError, match="1000"):
         api.submit_batch([{}] * 1001)
     assert hits == []
+
+
+def test_a_retry_after_the_gateway_cannot_read_is_ignored_not_raised() -> None:
+    """One parser for the gateway and the client: "²" (latin-1 0xB2) once raised here."""
+    assert retry_after_seconds("²") is None
+    assert retry_after_seconds("  12 ") == 12.0

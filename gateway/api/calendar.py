@@ -10,11 +10,12 @@ from fastapi import APIRouter, Query
 from gateway.api import schemas
 from gateway.api.deps import PrincipalDep, RuntimeDep
 from gateway.api.openapi import problems, success
-from gateway.calendar.clock import SHANGHAI, CalendarRangeError
+from gateway.calendar.errors import CalendarRangeError
 from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR
 from gateway.calendar.windows import Window
 from gateway.errors import InvalidInput
 from message_schemas.errors import FieldError
+from message_schemas.timezone import SHANGHAI
 
 router = APIRouter(prefix="/api/v1/calendar", tags=["calendar"])
 
@@ -46,7 +47,10 @@ def due(
     runtime: RuntimeDep,
     _principal: PrincipalDep,
     available_at: Annotated[str, Query(description="可取日期或时间 / date or aware datetime")],
-    working_days: Annotated[int | None, Query(ge=1, le=365)] = None,
+    working_days: Annotated[
+        int | None,
+        Query(ge=1, le=365, description="默认：通报的办理期限 / default: the notification window"),
+    ] = None,
     calendar_days: Annotated[int | None, Query(ge=1, le=365)] = None,
 ) -> dict[str, Any]:
     if working_days is not None and calendar_days is not None:
@@ -54,14 +58,15 @@ def due(
             "give working_days or calendar_days, not both / 工作日与自然日只能选一",
             errors=[FieldError("calendar_days", "exclusive", "not together with working_days")],
         )
-    window = (
-        Window(calendar_days, "calendar_days")
-        if calendar_days is not None
-        else Window(working_days or 5, "working_days")
-    )
+    if calendar_days is not None:
+        window = Window(calendar_days, "calendar_days")
+    elif working_days is not None:
+        window = Window(working_days, "working_days")
+    else:  # the notification's window, as configured (windows.toml)
+        window = runtime.reference().windows.window("notification")
     moment = _available(available_at)
     try:
-        deadline = runtime.clock.due_at(moment, window)
+        deadline = runtime.reference().clock.due_at(moment, window)
     except CalendarRangeError:
         raise InvalidInput(
             f"available_at and its deadline must lie in {MIN_YEAR}–{MAX_YEAR} "

@@ -1,4 +1,4 @@
-"""Pure structure of division codes (行政区划代码), no tables.
+"""Pure structure of division codes (行政区划代码, PROTOCOL §1), no tables: part of the standard.
 
 A code is 6 digits (county tier, GB/T 2260; province ``xx0000`` and city ``xxxx00`` codes are
 6-digit too), 9 digits (township/street, GB/T 10114 numbering under the county) or 12 digits
@@ -8,7 +8,17 @@ A code is 6 digits (county tier, GB/T 2260; province ``xx0000`` and city ``xxxx0
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Final, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class CodeProblem:
+    """Why a division code is refused: a stable rule and a message that never echoes it."""
+
+    rule: str
+    message: str
+
 
 Level = Literal["province", "city", "county", "township", "village"]
 VillageKind = Literal["residents_committee", "villagers_committee"]

@@ -1,1 +1,0 @@
-"""Raw county records pushed over HTTP, converted by an adapter profile (adapters/)."""
