@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import binascii
 import hmac
-import logging
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -38,11 +37,12 @@ from starlette.routing import Route
 
 from adapters.client.store import ClientStore
 from gateway.divisions.registry import load_registry
+from gateway.logs import get_logger
 from message_schemas.http import PROBLEM_JSON
 from message_schemas.timezone import SHANGHAI
 from message_schemas.validate import message_errors
 
-log = logging.getLogger("adapters.receiver")
+log = get_logger("adapters.receiver")
 
 PROBLEM_BASE = "https://gateway.example/problems/"
 # Standard Webhooks' window (and the standardwebhooks package's): a receiver may only narrow it.
@@ -195,27 +195,27 @@ def create_receiver_app(
         headers = {k.lower(): v for k, v in request.headers.items()}
         signed = _signed_headers(headers, clock(), tolerance_s)
         if signed is None:
-            log.warning("push refused: signature headers missing or stale", extra={"status": 401})
+            log.warning("push refused: signature headers missing or stale", status=401)
             return _unauthorized()
         message_id, timestamp, signatures = signed
         declared = headers.get("content-length")
         if declared is not None and (not declared.isdigit() or int(declared) > max_body_bytes):
-            log.warning("push refused: too large", extra={"message_id": message_id, "status": 413})
+            log.warning("push refused: too large", message_id=message_id, status=413)
             return _too_large(max_body_bytes)
         try:
             body = await read_body(request)
         except ClientDisconnect:
-            log.warning("push abandoned by the sender", extra={"message_id": message_id})
+            log.warning("push abandoned by the sender", message_id=message_id)
             return _closing(_problem(400, "body-incomplete", "Body incomplete / 请求不完整"))
         if body is None:
-            log.warning("push refused: too large", extra={"message_id": message_id, "status": 413})
+            log.warning("push refused: too large", message_id=message_id, status=413)
             return _too_large(max_body_bytes)
         if not verified(message_id, timestamp, signatures, body):
-            log.warning("push refused: bad signature", extra={"status": 401})
+            log.warning("push refused: bad signature", status=401)
             return _unauthorized()
         envelope, errors = _checked(body, message_id, headers.get("gateway-message-id"))
         if envelope is None:
-            log.warning("push refused: invalid", extra={"message_id": message_id, "status": 422})
+            log.warning("push refused: invalid", message_id=message_id, status=422)
             return _problem(
                 422,
                 "message-invalid",
@@ -227,18 +227,18 @@ def create_receiver_app(
         except Exception as exc:  # any store failure: the gateway must keep and retry it
             log.error(
                 "push not stored",
-                extra={"message_id": message_id, "status": 503, "error": type(exc).__name__},
+                message_id=message_id,
+                status=503,
+                error=type(exc).__name__,
             )
             response = _problem(503, "store-failed", "Local store unavailable / 本地库暂不可用")
             response.headers["Retry-After"] = "30"
             return response
         log.info(
             "push stored",
-            extra={
-                "message_id": message_id,
-                "delivery_id": headers.get("gateway-delivery-id"),
-                "stored": stored,
-            },
+            message_id=message_id,
+            delivery_id=headers.get("gateway-delivery-id"),
+            stored=stored,
         )
         return JSONResponse({"stored": stored})
 

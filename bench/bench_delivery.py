@@ -69,8 +69,8 @@ from gateway.delivery.models import ATTEMPTS, DELIVERIES
 from gateway.delivery.queue import DeliveryQueue
 from gateway.delivery.worker import DeliveryWorker, http_client
 from gateway.embedded_redis import EmbeddedRedis, async_redis_client
-from gateway.messages.endpoints import new_ingestor
 from gateway.messages.models import MESSAGES
+from gateway.messages.pipeline import DirectRecorder, Submissions
 from gateway.messages.service import record_group
 from gateway.nodes.service import Principal, add_node
 from gateway.runtime import Runtime
@@ -204,8 +204,9 @@ def ingest(runtime: Runtime, items: list[bytes]) -> list[str]:
     principal = Principal(RESIDENCE, RESIDENCE, "node")
     pushed: list[str] = []
     for i in range(0, len(items), BATCH):
-        ingestor = new_ingestor(runtime, principal)
-        prepared = ingestor.prepare(items[i : i + BATCH])
+        ingestor, prepared = Submissions(runtime, DirectRecorder(runtime)).decide(
+            principal, items[i : i + BATCH]
+        )
         with runtime.writing() as session:
             _results, push = record_group(session, [(ingestor, prepared)])
             session.commit()

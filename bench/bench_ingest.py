@@ -21,8 +21,8 @@ from typing import Any
 from sqlalchemy import MetaData, Table, select
 
 from bench.common import RESIDENCE, fresh_runtime, notifications, pg_available
-from gateway.messages.endpoints import new_ingestor
 from gateway.messages.models import MESSAGES
+from gateway.messages.pipeline import DirectRecorder, Submissions
 from gateway.nodes.service import Principal
 from gateway.runtime import Runtime
 
@@ -31,12 +31,11 @@ BATCH = 1000
 
 def _gateway_ingest(runtime: Runtime, items: list[bytes]) -> float:
     principal = Principal(RESIDENCE, RESIDENCE, "node")
+    recorder = DirectRecorder(runtime)  # the pipeline's record step, without a server
+    submissions = Submissions(runtime, recorder)
     start = time.perf_counter()
     for i in range(0, len(items), BATCH):
-        ingestor = new_ingestor(runtime, principal)
-        with runtime.writing() as session:
-            results = ingestor.submit(session, items[i : i + BATCH])
-            session.commit()
+        results = recorder.record_now(*submissions.decide(principal, items[i : i + BATCH]))
         assert all(r.accepted is not None for r in results), "benchmark data must be valid"
     return time.perf_counter() - start
 

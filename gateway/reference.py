@@ -12,7 +12,6 @@ caches nothing that depends on a directory.
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from dataclasses import dataclass, replace
@@ -22,9 +21,10 @@ from gateway.calendar.clock import WorkingDayClock
 from gateway.calendar.service import load_clock
 from gateway.calendar.windows import WindowTable, load_window_table
 from gateway.divisions.registry import DivisionRegistry, load_registry, operator_files_key
+from gateway.logs import get_logger
 from message_schemas.errors import ExchangeError
 
-log = logging.getLogger("gateway.reference")
+log = get_logger("gateway.reference")
 
 Stamp = tuple[tuple[str, int, int], ...]
 
@@ -101,7 +101,7 @@ class ReferenceSource:
                 log.error(
                     "reference data not reloaded, keeping the data in force: %s",
                     type(exc).__name__,
-                    extra={"context": exc.context},
+                    context=exc.context,
                 )
             return self._current
 

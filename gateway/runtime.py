@@ -7,8 +7,8 @@ import time as _time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
 
+import redis as redis_sync
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -32,7 +32,7 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     time: TimeSource
-    redis: Any = None  # redis.Redis | None
+    redis: redis_sync.Redis | None = None
     redis_url: str = ""
     tokens: TokenCache = field(default_factory=lambda: TokenCache(0))
     # the division tables, the clock and the windows in force (reloaded when files change)
@@ -49,7 +49,7 @@ class Runtime:
         settings: Settings,
         *,
         time: TimeSource | None = None,
-        redis: Any = None,
+        redis: redis_sync.Redis | None = None,
         redis_url: str = "",
     ) -> Runtime:
         """Raises ConfigurationError when the settings may not run (gateway.keys.resolve)."""

@@ -16,4 +16,5 @@ echo "== ruff"
 echo "== mypy --strict"
 .venv/bin/mypy gateway message_schemas adapters bench
 echo "== pytest"
-.venv/bin/python -m pytest "$@"
+# two processes (pytest-xdist); pass -n 0 to run in one (docs/testing.md)
+.venv/bin/python -m pytest -n 2 "$@"

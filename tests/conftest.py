@@ -23,7 +23,11 @@ import sqlalchemy
 from hypothesis.configuration import set_hypothesis_home_dir
 
 PG_URL = os.environ.get("GATEWAY_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
-REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+# Under pytest-xdist each worker gets its own Redis database (gw0 → 1, gw1 → 2, …), so the
+# delivery queues of tests running at once never meet; without xdist, database 0.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+_REDIS_DB = int(_WORKER.removeprefix("gw")) + 1 if _WORKER.startswith("gw") else 0
+REDIS_URL = os.environ.get("GATEWAY_TEST_REDIS_URL", f"redis://127.0.0.1:6379/{_REDIS_DB}")
 REQUIRE = os.environ.get("GATEWAY_TEST_REQUIRE_SERVICES") == "1"
 
 

@@ -8,7 +8,6 @@ Never retried: any other status; a 4xx means the request itself must change.
 
 from __future__ import annotations
 
-import logging
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -24,9 +23,10 @@ from tenacity import (
 )
 
 from adapters.client import GatewayRefused, GatewayUnavailable
+from gateway.logs import get_logger
 from message_schemas.http import parse_retry_after
 
-log = logging.getLogger("adapters.client.api")
+log = get_logger("adapters.client.api")
 
 MAX_BATCH = 1000
 RETRY_STATUSES = frozenset({429, 502, 503, 504})
@@ -175,7 +175,8 @@ class GatewayApi:
         reason = exc.reason if isinstance(exc, _Transient) else type(exc).__name__
         log.warning(
             "gateway call failed, retrying",
-            extra={"attempt": state.attempt_number, "error": reason},
+            attempt=state.attempt_number,
+            error=reason,
         )
         if self.on_retry is not None:
             self.on_retry(state.attempt_number, reason)

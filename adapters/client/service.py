@@ -10,7 +10,6 @@ Order of effects, because crashes happen between any two lines:
 
 from __future__ import annotations
 
-import logging
 import sqlite3
 import uuid
 from collections import Counter
@@ -51,11 +50,12 @@ from adapters.entries import split_list
 from gateway.calendar.clock import WorkingDayClock
 from gateway.calendar.service import load_clock
 from gateway.divisions.registry import load_registry
+from gateway.logs import get_logger
 from message_schemas import SCHEMA_VERSION
 from message_schemas.timezone import SHANGHAI
 from message_schemas.validate import message_errors
 
-log = logging.getLogger("adapters.client")
+log = get_logger("adapters.client")
 
 # Fixed forever: a reply's id is uuid5(REPLY_NAMESPACE, "<own code>|<request id>"), so the same
 # answer written twice, from any copy of the workbook, is one message at the gateway.
@@ -167,7 +167,7 @@ def pull(
             api.ack(message_id)
             store.mark_acked(message_id, now)
             result.acknowledged += 1
-            log.info("message collected", extra={"message_id": message_id})
+            log.info("message collected", message_id=message_id)
         if len(items) < page_size:
             break
         after = int(page.get("next_after", after))
@@ -452,7 +452,9 @@ def answer(
         write_report(result.report, result.problems)
     log.info(
         "answers sent",
-        extra={"sent": result.sent, "duplicates": result.duplicates, "refused": result.refused},
+        sent=result.sent,
+        duplicates=result.duplicates,
+        refused=result.refused,
     )
     return result
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
@@ -14,20 +13,24 @@ from adapters.records_router import RecordsService, records_router
 from gateway import __version__
 from gateway.api import calendar as calendar_endpoints
 from gateway.api import health, metrics, openapi, problems, schemas
+from gateway.api.context import RequestContext
 from gateway.api.deps import node_caller
 from gateway.api.limits import BodyLimit
 from gateway.api.params import refuse_repeated_parameters
+from gateway.delivery.hooks import enqueue_after_commit
 from gateway.delivery.queue import DeliveryQueue
 from gateway.delivery.worker import DeliveryWorker, http_client
 from gateway.embedded_redis import async_redis_client
 from gateway.errors import problem_of
+from gateway.logs import get_logger
 from gateway.messages import endpoints as message_endpoints
+from gateway.messages.pipeline import Submissions
 from gateway.messages.writer import GroupWriter
 from gateway.nodes.revocation import RevocationFollower
 from gateway.nodes.service import Principal
 from gateway.runtime import Runtime
 
-log = logging.getLogger("gateway.api")
+log = get_logger("gateway.api")
 
 DESCRIPTION = """
 流动人口信息交换网关 — 现居住地与户籍地之间的通报、反馈、查询与协查。
@@ -52,13 +55,10 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
             queue = DeliveryQueue(redis_async, claim_idle_ms=_claim_idle_ms(runtime))
         app.state.queue = queue
 
-        def enqueue_after_commit(ids: list[str]) -> None:
-            if queue is not None:
-                asyncio.run_coroutine_threadsafe(_enqueue(queue, ids), loop)
-
-        writer = GroupWriter(runtime, enqueue_after_commit)
+        # the one way in: decide → record (the group writer) → after commit (enqueue)
+        writer = GroupWriter(runtime, enqueue_after_commit(queue, loop))
         writer.start()
-        app.state.writer = writer
+        app.state.submissions = Submissions(runtime, writer)
         stop = asyncio.Event()
         # revoked tokens leave this process's cache at once (gateway/nodes/revocation.py)
         follower = None
@@ -105,6 +105,8 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
         default=runtime.settings.max_body_bytes,
         batch=runtime.settings.max_batch_body_bytes,
     )
+    # added last, so outermost: every line written for the request carries its id
+    app.add_middleware(RequestContext)
     app.include_router(health.router)
     app.include_router(metrics.router)
     app.include_router(message_endpoints.router)
@@ -119,20 +121,13 @@ def _claim_idle_ms(runtime: Runtime) -> int:
     return int(runtime.settings.delivery_lease_s * 1000)
 
 
-async def _enqueue(queue: DeliveryQueue, ids: list[str]) -> None:
-    try:
-        await queue.enqueue(ids)
-    except Exception as exc:  # Redis away: the reconciler restores them
-        log.warning("enqueue for push failed (%d messages): %s", len(ids), type(exc).__name__)
-
-
 def _records_router(runtime: Runtime) -> APIRouter:
     """The adapters' records endpoint (PROTOCOL §8.1), given what belongs to the gateway."""
 
     async def submit(
         request: Request, caller: Principal, bodies: Sequence[bytes], paths: Sequence[str]
     ) -> list[dict[str, Any]]:
-        results = await message_endpoints.ingest(request, runtime, caller, bodies)
+        results = await message_endpoints.ingest(request, caller, bodies)
         return [
             message_endpoints.item_answer(result, path)
             for result, path in zip(results, paths, strict=True)

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
+import structlog
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 
 from gateway.errors import Forbidden, Unauthenticated
+from gateway.logs import get_logger
 from gateway.nodes.service import Principal, authenticate_digest
 from gateway.nodes.tokens import token_hash
 from gateway.runtime import Runtime
@@ -39,15 +41,20 @@ async def get_principal(request: Request, runtime: RuntimeDep) -> Principal:
     if not hit:
         principal = await run_in_threadpool(_lookup, runtime, digest)
     if principal is None:
+        log.warning("refused: unknown or revoked token")  # never the token itself
         raise Unauthenticated("unknown or revoked token / 令牌无效或已注销")
+    structlog.contextvars.bind_contextvars(node=principal.code)
     return principal
 
+
+log = get_logger("gateway.api")
 
 PrincipalDep = Annotated[Principal, Depends(get_principal)]
 
 
 def require_role(principal: Principal, *roles: str) -> None:
     if principal.role not in roles:
+        log.warning("refused: role may not do this", role=principal.role)
         raise Forbidden(
             f"role {principal.role} may not do this / 当前角色无权执行此操作",
             role=principal.role,

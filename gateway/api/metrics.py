@@ -20,6 +20,7 @@ from gateway.api.deps import RuntimeDep
 from gateway.api.openapi import problems
 from gateway.delivery import repository
 from gateway.delivery.queue import DeliveryQueue
+from gateway.messages.lifecycle import OPEN_OUTBOX
 from gateway.runtime import Runtime
 
 router = APIRouter(tags=["ops"])
@@ -48,8 +49,8 @@ async def metrics(request: Request, runtime: RuntimeDep) -> Response:
     backlog = GaugeMetricFamily(
         "gateway_delivery_open", "Deliveries not yet settled, by state.", labels=["state"]
     )
-    for state in ("pending", "retrying"):
-        backlog.add_metric([state], states.get(state, 0))
+    for state in OPEN_OUTBOX:
+        backlog.add_metric([str(state)], states.get(state, 0))
     families.append(backlog)
     dead_family = GaugeMetricFamily(
         "gateway_delivery_dead",

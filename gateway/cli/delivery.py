@@ -10,10 +10,12 @@ import typer
 
 from gateway.cli.common import print_json, runtime, startup_settings
 from gateway.delivery import repository
+from gateway.delivery import service as delivery_service
 from gateway.delivery.queue import DeliveryQueue
 from gateway.delivery.worker import DeliveryWorker, http_client
 from gateway.embedded_redis import async_redis_client
 from gateway.logs import configure_logging
+from gateway.nodes.service import set_delivery_paused
 from gateway.runtime import Runtime
 
 WORKER_HELP = (
@@ -79,7 +81,7 @@ def retry(
         typer.echo("给出报文编号、--node 或 --all-dead / give ids, --node or --all-dead", err=True)
         raise typer.Exit(2)
     with runtime() as rt, rt.writing() as session:
-        ids = repository.requeue(
+        ids = delivery_service.requeue(
             session,
             now=rt.time.now(),
             message_ids=message_ids or (),
@@ -115,7 +117,7 @@ def _enqueue_now(rt: Runtime, ids: list[str]) -> None:
 
 def _set_paused(code: str, paused: bool) -> None:
     with runtime() as rt, rt.writing() as session:
-        count = repository.set_paused(session, code, paused)
+        count = set_delivery_paused(session, code, paused)
         session.commit()
     if count == 0:
         typer.echo(f"无在用节点 / no active node {code}", err=True)

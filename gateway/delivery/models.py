@@ -13,11 +13,12 @@ from sqlalchemy import Column, Index, Integer, String, Table
 from sqlmodel import Field, SQLModel
 
 from gateway.db.types import BigKey, UTCDateTime
+from gateway.messages.lifecycle import OPEN_OUTBOX, Outbox
 
 # pending → (retrying →)* delivered | dead ; cancelled when the node collected and
-# acknowledged it from its inbox first, or no longer has an endpoint.
-DELIVERY_STATES = ("pending", "retrying", "delivered", "dead", "cancelled")
-OPEN_STATES = ("pending", "retrying")
+# acknowledged it from its inbox first, or no longer has an endpoint (lifecycle.Outbox).
+DELIVERY_STATES = tuple(Outbox)
+OPEN_STATES = OPEN_OUTBOX
 
 
 class DeliveryRow(SQLModel, table=True):

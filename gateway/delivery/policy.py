@@ -11,15 +11,28 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
+
+import httpx
 
 from message_schemas.http import parse_retry_after
 
-DELIVERED, RETRY, PERMANENT = "delivered", "retry", "permanent"
+
+class Judgement(StrEnum):
+    """What an attempt's answer means for the push (the worker then moves the outbox to
+    lifecycle.Outbox DELIVERED, RETRYING or DEAD)."""
+
+    DELIVERED = "delivered"
+    RETRY = "retry"
+    PERMANENT = "permanent"
+
+
+DELIVERED, RETRY, PERMANENT = Judgement.DELIVERED, Judgement.RETRY, Judgement.PERMANENT
 
 
 @dataclass(frozen=True, slots=True)
 class Verdict:
-    kind: str  # delivered | retry | permanent
+    kind: Judgement
     reason: str  # status code or error class: no response body, no personal data
     retry_after_s: float | None = None
 
@@ -43,7 +56,7 @@ def judge_error(error: BaseException) -> Verdict:
         # anyio wraps a connect failure in a group: name the error inside it, not the group
         error = error.exceptions[0]
     name = type(error).__name__
-    if name in ("UnsupportedProtocol", "InvalidURL", "LocalProtocolError"):
+    if isinstance(error, httpx.UnsupportedProtocol | httpx.InvalidURL | httpx.LocalProtocolError):
         return Verdict(PERMANENT, name)
     return Verdict(RETRY, name)
 

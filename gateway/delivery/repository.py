@@ -8,10 +8,11 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import bindparam, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from gateway.delivery.models import ATTEMPTS, DELIVERIES, OPEN_STATES
+from gateway.messages.lifecycle import ATTEMPT_OF, Attempt, Outbox
 from gateway.messages.models import MESSAGES
 from gateway.nodes.models import NODES
 from gateway.nodes.push_endpoint import redact
@@ -197,28 +198,29 @@ class Outcome:
 
 def record(
     session: Session, outcomes: Sequence[Outcome], *, owner: str, now: datetime
-) -> list[str]:
+) -> list[Outcome]:
     """Write the attempts and move each delivery on, only while ``owner`` still holds it.
 
     A worker that lost its lease (it was slower than the lease) records its attempt as
     ``superseded`` and changes nothing: a message is recorded delivered once. Returns the
-    ids whose state this call changed.
+    outcomes that took effect (the message's lifecycle follows them: the caller tells the
+    messages service in the same unit of work).
     """
     conn = session.connection()
-    changed: list[str] = []
+    changed: list[Outcome] = []
     attempts: list[dict[str, Any]] = []
     for o in outcomes:
         values: dict[str, Any] = {
             "state": o.state,
             "attempts": o.attempt_no,
             "last_attempt_at": o.started_at,
-            "last_error": None if o.state == "delivered" else (o.error or str(o.status_code)),
+            "last_error": None if o.state == Outbox.DELIVERED else (o.error or str(o.status_code)),
             "lease_owner": None,
             "lease_until": None,
         }
-        if o.state == "delivered":
+        if o.state == Outbox.DELIVERED:
             values["delivered_at"] = now
-        elif o.state == "dead":
+        elif o.state == Outbox.DEAD:
             values["dead_at"] = now
         else:
             values["next_attempt_at"] = o.next_attempt_at
@@ -229,8 +231,7 @@ def record(
         )
         won = bool(getattr(result, "rowcount", 0))
         if won:
-            changed.append(o.message_id)
-            _mirror_on_message(conn, o, now)
+            changed.append(o)
         attempts.append(
             {
                 "message_id": o.message_id,
@@ -241,30 +242,12 @@ def record(
                 "latency_ms": o.latency_ms,
                 "status_code": o.status_code,
                 "error": o.error,
-                "outcome": _attempt_outcome(o.state) if won else "superseded",
+                "outcome": ATTEMPT_OF[Outbox(o.state)] if won else Attempt.SUPERSEDED,
             }
         )
     if attempts:
         conn.execute(insert(ATTEMPTS), attempts)
     return changed
-
-
-def _attempt_outcome(state: str) -> str:
-    return {"delivered": "delivered", "retrying": "retry", "dead": "dead"}[state]
-
-
-def _mirror_on_message(conn: Any, o: Outcome, now: datetime) -> None:
-    """The message's own lifecycle columns (PROTOCOL.md §5) follow the delivery."""
-    if o.state == "delivered":
-        values: dict[str, Any] = {
-            "delivery": "delivered",
-            "delivered_at": func.coalesce(M.delivered_at, now),
-            "state": case((M.state == "routed", "delivered"), else_=M.state),
-        }
-    else:
-        # a message the node already pulled stays "pulled": it has reached the node
-        values = {"delivery": case((M.delivery == "pulled", "pulled"), else_=o.state)}
-    conn.execute(update(MESSAGES).where(M.message_id == o.message_id).values(**values))
 
 
 def open_deliveries(session: Session, after: str, limit: int) -> list[tuple[str, datetime]]:
@@ -287,7 +270,7 @@ def requeue(
     all_dead: bool = False,
 ) -> list[str]:
     """Put dead deliveries back to pending with a fresh give-up window."""
-    cond = D.state == "dead"
+    cond = D.state == Outbox.DEAD
     if message_ids:
         cond = cond & D.message_id.in_(list(message_ids))
     elif node_code is not None:
@@ -301,7 +284,7 @@ def requeue(
             update(DELIVERIES)
             .where(D.message_id.in_(ids))
             .values(
-                state="pending",
+                state=Outbox.PENDING,
                 window_start=now,
                 next_attempt_at=now,
                 dead_at=None,
@@ -309,21 +292,7 @@ def requeue(
                 lease_until=None,
             )
         )
-        conn.execute(
-            update(MESSAGES)
-            .where(M.message_id.in_(ids), M.delivery == "dead")
-            .values(delivery="pending")
-        )
     return ids
-
-
-def set_paused(session: Session, node_code: str, paused: bool) -> int:
-    result = session.connection().execute(
-        update(NODES)
-        .where(N.code == node_code, N.revoked_at.is_(None))
-        .values(delivery_paused=paused)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
 
 
 def attempts_of(session: Session, message_id: str) -> list[dict[str, Any]]:
@@ -343,10 +312,44 @@ def attempts_of(session: Session, message_id: str) -> list[dict[str, Any]]:
 
 
 def dead_counts(session: Session) -> dict[str, int]:
-    stmt = select(D.node_code, func.count()).where(D.state == "dead").group_by(D.node_code)
+    stmt = select(D.node_code, func.count()).where(D.state == Outbox.DEAD).group_by(D.node_code)
     return {node: int(count) for node, count in session.connection().execute(stmt)}
 
 
 def state_counts(session: Session) -> dict[str, int]:
     stmt = select(D.state, func.count()).group_by(D.state)
     return {state: int(count) for state, count in session.connection().execute(stmt)}
+
+
+_OUTBOX_COLS = (
+    "message_id",
+    "seq",
+    "node_code",
+    "person_key",
+    "state",
+    "attempts",
+    "created_at",
+    "window_start",
+    "next_attempt_at",
+)
+# The outbox row takes the message's seq (its acceptance order), known only after the insert.
+_INSERT_OUTBOX = insert(DELIVERIES).from_select(
+    list(_OUTBOX_COLS),
+    select(
+        M.message_id,
+        M.seq,
+        M.node_code,
+        M.person_key,
+        literal(Outbox.PENDING.value),
+        literal(0),
+        M.accepted_at,
+        M.accepted_at,
+        M.accepted_at,
+    ).where(M.message_id.in_(bindparam("ids", expanding=True))),
+)
+
+
+def insert_outbox(session: Session, message_ids: Sequence[str]) -> None:
+    """Outbox rows for stored messages to push, in the same transaction as the messages."""
+    if message_ids:
+        session.connection().execute(_INSERT_OUTBOX, {"ids": list(message_ids)})

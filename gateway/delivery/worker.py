@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import random
 import socket
 import time
@@ -23,9 +22,11 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import httpx
+import structlog
 from standardwebhooks.webhooks import Webhook
 
 from gateway.delivery import repository
+from gateway.delivery import service as delivery_service
 from gateway.delivery.metrics import METRICS
 from gateway.delivery.policy import (
     DELIVERED,
@@ -38,12 +39,14 @@ from gateway.delivery.policy import (
 )
 from gateway.delivery.queue import DeliveryQueue, Job
 from gateway.delivery.repository import Claimed, Outcome
+from gateway.logs import get_logger
+from gateway.messages.lifecycle import Outbox
 from gateway.nodes.push_endpoint import UNRESOLVABLE, EndpointGuard, NetworkPolicy, redact
 from gateway.nodes.push_secret import push_secret
 from gateway.nodes.service import signing_versions
 from gateway.runtime import Runtime
 
-log = logging.getLogger("gateway.delivery")
+log = get_logger("gateway.delivery")
 ROUNDS_IN_FLIGHT = 4
 RECONCILE_PAGE = 1000
 
@@ -151,7 +154,7 @@ class DeliveryWorker:
         outcomes = await asyncio.gather(*(self._send(c) for c in claim.claimed))
         await asyncio.to_thread(self._record, outcomes)
         for outcome in outcomes:
-            if outcome.state == "retrying" and outcome.next_attempt_at is not None:
+            if outcome.state == Outbox.RETRYING and outcome.next_attempt_at is not None:
                 await self.queue.schedule(outcome.message_id, outcome.next_attempt_at.timestamp())
         for job in jobs:
             await self.queue.done(job)
@@ -171,7 +174,7 @@ class DeliveryWorker:
 
     def _record(self, outcomes: Sequence[Outcome]) -> None:
         with self.runtime.writing() as session:
-            repository.record(session, outcomes, owner=self.name, now=self.now())
+            delivery_service.record_outcomes(session, outcomes, owner=self.name, now=self.now())
             session.commit()
         for o in outcomes:
             METRICS.attempts.labels(outcome=o.state).inc()
@@ -243,17 +246,16 @@ class DeliveryWorker:
         latency_ms = int((time.perf_counter() - begin) * 1000)
         METRICS.latency.observe(latency_ms / 1000)
         state, next_at = self._decide(verdict, item, started)
-        log.info(
-            "delivery attempt",
-            extra={
-                "message_id": item.message_id,
-                "node": item.node_code,
-                "attempt": item.attempt_no,
-                "status": status,
-                "error": error,
-                "result": state,
-            },
-        )
+        with structlog.contextvars.bound_contextvars(
+            message_id=item.message_id, node=item.node_code
+        ):
+            log.info(
+                "delivery attempt",
+                attempt=item.attempt_no,
+                status=status,
+                error=error,
+                result=str(state),
+            )
         return Outcome(
             message_id=item.message_id,
             node_code=item.node_code,
@@ -271,9 +273,9 @@ class DeliveryWorker:
         self, verdict: Verdict, item: Claimed, started: datetime
     ) -> tuple[str, datetime | None]:
         if verdict.kind == DELIVERED:
-            return "delivered", None
+            return Outbox.DELIVERED, None
         if verdict.kind == PERMANENT:
-            return "dead", None
+            return Outbox.DEAD, None
         delay = next_delay_s(
             verdict,
             item.attempt_no,
@@ -283,8 +285,8 @@ class DeliveryWorker:
         )
         next_at = self.now() + timedelta(seconds=delay)
         if next_at - item.window_start > timedelta(seconds=self.settings.delivery_give_up_s):
-            return "dead", None
-        return "retrying", next_at
+            return Outbox.DEAD, None
+        return Outbox.RETRYING, next_at
 
     # -- reconciler ---------------------------------------------------------------------------
     async def reconcile(self) -> int:

@@ -9,7 +9,6 @@ data directory, one file is written and every process reads that one. Later star
 from __future__ import annotations
 
 import base64
-import logging
 import secrets
 import tomllib
 from collections.abc import Sequence
@@ -17,8 +16,9 @@ from pathlib import Path
 
 from gateway.errors import ConfigurationError
 from gateway.keys.files import create_exclusive, private_dir, private_file
+from gateway.logs import get_logger
 
-log = logging.getLogger("gateway.keys")
+log = get_logger("gateway.keys")
 SECRETS_DIR = "secrets"
 SECRETS_FILE = "gateway-secrets.toml"
 SECRET_BYTES = 32
@@ -52,7 +52,7 @@ def generated_secrets(
     if not path.exists():
         content = HEADER + "".join(f'{name} = "{new_secret()}"\n' for name in every)
         if create_exclusive(path, content.encode("utf-8")):
-            log.info("development secrets generated", extra={"path": str(path)})
+            log.info("development secrets generated", path=str(path))
     private_file(path)
     values = _read(path)
     missing = [name for name in wanted if not values.get(name)]

@@ -7,6 +7,7 @@ from datetime import datetime
 from sqlalchemy.orm import Session
 
 from gateway.messages import repository
+from gateway.messages.lifecycle import Response
 from gateway.messages.service import window_of
 from gateway.reference import Reference
 
@@ -23,7 +24,7 @@ def recompute_provisional(session: Session, reference: Reference, now: datetime)
                 "b_id": item.message_id,
                 "due_at": deadline.due_at,
                 "due_provisional": deadline.provisional,
-                "response": "overdue" if now > deadline.due_at else "awaiting",
+                "response": Response.OVERDUE if now > deadline.due_at else Response.AWAITING,
             }
         )
     repository.set_deadlines(session, updates)

@@ -16,10 +16,10 @@ from gateway.api.deps import PrincipalDep, RuntimeDep, require_role
 from gateway.api.openapi import list_body, problems, success
 from gateway.delivery import repository as delivery_repo
 from gateway.errors import Forbidden, GatewayError, MessageInvalid, NotFound
-from gateway.messages import repository
-from gateway.messages.service import Ingestor, ItemResult, Prepared, local_day
+from gateway.messages import repository, service
+from gateway.messages.pipeline import Submissions
+from gateway.messages.service import ItemResult
 from gateway.messages.views import iso, lifecycle_view
-from gateway.messages.writer import GroupWriter
 from gateway.nodes.service import Principal
 from gateway.runtime import Runtime
 from message_schemas.errors import FieldError
@@ -28,39 +28,12 @@ router = APIRouter(prefix="/api/v1", tags=["messages"])
 MAX_SEQ = 2**63 - 1  # seq is a signed 64-bit column: a larger cursor cannot name a message
 
 
-def new_ingestor(runtime: Runtime, principal: Principal) -> Ingestor:
-    """The ingest service for one request of ``principal``, on this process's parts."""
-    return Ingestor(
-        principal,
-        runtime.routing(),
-        runtime.reference(),
-        runtime.time.now(),
-        runtime.settings.person_key_secret.encode(),
-    )
-
-
-def _prepare(
-    runtime: Runtime, principal: Principal, items: Sequence[bytes | MessageInvalid]
-) -> tuple[Ingestor, list[Prepared]]:
-    ingestor = new_ingestor(runtime, principal)
-    return ingestor, ingestor.prepare(items)
-
-
 async def ingest(
-    request: Request,
-    runtime: Runtime,
-    principal: Principal,
-    items: Sequence[bytes | MessageInvalid],
+    request: Request, principal: Principal, items: Sequence[bytes | MessageInvalid]
 ) -> list[ItemResult]:
-    """Validate (CPU, no database), then hand the writes to the group writer, which answers
-    once they are committed. One message validates in tens of microseconds: on the event
-    loop, cheaper than a thread hop; a batch goes to a worker thread."""
-    if len(items) == 1:
-        ingestor, prepared = _prepare(runtime, principal, items)
-    else:
-        ingestor, prepared = await run_in_threadpool(_prepare, runtime, principal, items)
-    writer: GroupWriter = request.app.state.writer
-    return await writer.submit(ingestor, prepared)
+    """Through the one way in (gateway/messages/pipeline.py), set up by the app factory."""
+    submissions: Submissions = request.app.state.submissions
+    return await submissions.submit(principal, items)
 
 
 @router.post(
@@ -82,7 +55,7 @@ async def ingest(
 async def submit_one(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     require_role(principal, "node")
     body = await request.body()
-    [result] = await ingest(request, runtime, principal, [body])
+    [result] = await ingest(request, principal, [body])
     if result.error is not None:
         raise result.error
     assert result.accepted is not None
@@ -147,7 +120,7 @@ def _item_json(result: ItemResult) -> dict[str, Any]:
 async def submit_batch(request: Request, runtime: RuntimeDep, principal: PrincipalDep) -> Response:
     require_role(principal, "node")
     items = _batch_items(await request.body(), runtime.settings.max_batch_items)
-    results = await ingest(request, runtime, principal, items)
+    results = await ingest(request, principal, items)
     accepted = sum(1 for r in results if r.accepted is not None)
     body = {
         "accepted": accepted,
@@ -196,9 +169,7 @@ async def message_status(
 def _inbox(runtime: Runtime, principal: Principal, after: int, limit: int) -> bytes:
     now = runtime.time.now()
     with runtime.writing() as session:
-        items = repository.inbox(session, principal.code, after, limit)
-        repository.mark_pulled(session, [i.message_id for i in items], now)
-        repository.record_access(session, principal.code, local_day(now), now)
+        items = service.collect_inbox(session, principal.code, after, limit, now)
         session.commit()
     # The stored envelopes are already canonical JSON: splice them in, do not re-encode.
     parts = [
@@ -242,18 +213,9 @@ async def inbox(
 def _ack(runtime: Runtime, principal: Principal, message_id: str) -> dict[str, Any]:
     now = runtime.time.now()
     with runtime.writing() as session:
-        stored = repository.acknowledge(session, principal.code, message_id, now)
-        if stored is None:
-            raise NotFound("not in your inbox / 收件箱中无此报文", message_id=message_id)
-        if stored.type in ("feedback", "query_reply", "assist_reply"):
-            request_id = repository.reply_target(session, message_id)
-            if request_id is not None:
-                repository.close_answered(session, request_id, now)
+        acknowledged_at = service.acknowledge(session, principal.code, message_id, now)
         session.commit()
-        return {
-            "message_id": message_id,
-            "acknowledged_at": iso(repository.acknowledged_at(session, message_id)),
-        }
+    return {"message_id": message_id, "acknowledged_at": iso(acknowledged_at)}
 
 
 @router.post(

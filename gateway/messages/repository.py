@@ -11,15 +11,24 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, literal, select, update
+from sqlalchemy import bindparam, case, func, insert, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
-from gateway.delivery.models import DELIVERIES
+from gateway.messages import lifecycle
 from gateway.messages.models import MESSAGES, NODE_ACCESS, MessageRow
 
 T = MESSAGES
 C = T.c
+
+
+def apply(transition: lifecycle.Transition) -> dict[str, Any]:
+    """The SET clause of a lifecycle transition: each column it moves takes the new value
+    where the old one is in the guard, and keeps its value otherwise."""
+    return {
+        column: case((C[column].in_(sorted(move.when)), move.to), else_=C[column])
+        for column, move in transition.moves().items()
+    }
 
 
 @dataclass(frozen=True, slots=True)
@@ -83,38 +92,6 @@ def find_stored(session: Session, message_ids: Iterable[str]) -> dict[str, Store
 
 
 _INSERT = insert(T)
-_OUTBOX_COLS = (
-    "message_id",
-    "seq",
-    "node_code",
-    "person_key",
-    "state",
-    "attempts",
-    "created_at",
-    "window_start",
-    "next_attempt_at",
-)
-# The outbox row takes the message's seq (its acceptance order), known only after the insert.
-_INSERT_OUTBOX = insert(DELIVERIES).from_select(
-    list(_OUTBOX_COLS),
-    select(
-        C.message_id,
-        C.seq,
-        C.node_code,
-        C.person_key,
-        literal("pending"),
-        literal(0),
-        C.accepted_at,
-        C.accepted_at,
-        C.accepted_at,
-    ).where(C.message_id.in_(bindparam("ids", expanding=True))),
-)
-
-
-def insert_outbox(session: Session, message_ids: Sequence[str]) -> None:
-    """Outbox rows for messages to push, in the same transaction as the messages."""
-    if message_ids:
-        session.connection().execute(_INSERT_OUTBOX, {"ids": list(message_ids)})
 
 
 def insert_messages(session: Session, rows: Sequence[dict[str, Any]]) -> None:
@@ -187,17 +164,15 @@ def inbox(session: Session, node_code: str, after: int, limit: int) -> list[Inbo
 
 
 def mark_pulled(session: Session, message_ids: Sequence[str], now: datetime) -> None:
-    """First collection from the inbox counts as delivery by pull."""
+    """First collection from the inbox counts as delivery by pull (lifecycle.PULL)."""
     if not message_ids:
         return
+    pull = lifecycle.PULL
+    assert pull.delivery is not None
     session.connection().execute(
         update(T)
-        .where(C.message_id.in_(message_ids), C.delivery.in_(("pending", "retrying", "dead")))
-        .values(
-            delivery="pulled",
-            delivered_at=func.coalesce(C.delivered_at, now),
-            state=case((C.state == "routed", "delivered"), else_=C.state),
-        )
+        .where(C.message_id.in_(message_ids), C.delivery.in_(sorted(pull.delivery.when)))
+        .values(delivered_at=func.coalesce(C.delivered_at, now), **apply(pull))
     )
 
 
@@ -212,7 +187,7 @@ def acknowledge(session: Session, node_code: str, message_id: str, now: datetime
         .values(
             acknowledged_at=now,
             delivered_at=func.coalesce(C.delivered_at, now),
-            state=case((C.state.in_(("routed", "delivered")), "acknowledged"), else_=C.state),
+            **apply(lifecycle.ACKNOWLEDGE),
         )
     )
     return stored
@@ -227,11 +202,13 @@ def acknowledged_at(session: Session, message_id: str) -> datetime | None:
 
 
 def close_answered(session: Session, request_id: str, now: datetime) -> None:
-    """The asker acknowledged the answer: the request is done (answered → closed)."""
+    """The asker acknowledged the answer: the request is done (lifecycle.CLOSE_ON_ACK)."""
+    close = lifecycle.CLOSE_ON_ACK
+    assert close.state is not None
     session.connection().execute(
         update(T)
-        .where(C.message_id == request_id, C.state == "answered")
-        .values(state="closed", closed_at=now)
+        .where(C.message_id == request_id, C.state.in_(sorted(close.state.when)))
+        .values(closed_at=now, **apply(close))
     )
 
 
@@ -249,7 +226,9 @@ def record_access(session: Session, node_code: str, day: date, now: datetime) ->
 def mark_overdue(session: Session, now: datetime) -> int:
     """Write down the obligations whose deadline has passed unanswered (the sweep)."""
     result = session.connection().execute(
-        update(T).where(C.response == "awaiting", C.due_at < now).values(response="overdue")
+        update(T)
+        .where(C.response == lifecycle.Response.AWAITING, C.due_at < now)
+        .values(response=lifecycle.Response.OVERDUE)
     )
     return int(getattr(result, "rowcount", 0) or 0)
 
@@ -274,7 +253,7 @@ def provisional_open(session: Session) -> list[OpenDeadline]:
     """Obligations still open whose deadline was counted on a provisional calendar."""
     stmt = select(C.message_id, C.type, C.kind, C.available_at).where(
         C.due_provisional.is_(True),
-        C.response.in_(("awaiting", "overdue")),
+        C.response.in_((lifecycle.Response.AWAITING, lifecycle.Response.OVERDUE)),
         C.available_at.is_not(None),
     )
     return [OpenDeadline(*row) for row in session.connection().execute(stmt)]
@@ -325,7 +304,9 @@ class Waiting:
 def waiting_for_node(session: Session, only: Sequence[str] | None = None) -> list[Waiting]:
     """Messages unmatched because no node covered their code (``only``: among these ids)."""
     stmt = select(C.message_id, C.type, C.kind, C.recipient, C.accepted_at).where(
-        C.state == "unmatched", C.unmatched_reason == "no_node", C.recipient.is_not(None)
+        C.state == lifecycle.State.UNMATCHED,
+        C.unmatched_reason == "no_node",
+        C.recipient.is_not(None),
     )
     if only is not None:
         stmt = stmt.where(C.message_id.in_(list(only)))
@@ -334,11 +315,11 @@ def waiting_for_node(session: Session, only: Sequence[str] | None = None) -> lis
 
 _MARK_ROUTED = (
     update(T)
-    .where(C.message_id == bindparam("b_id"), C.state == "unmatched")
+    .where(C.message_id == bindparam("b_id"), C.state == lifecycle.State.UNMATCHED)
     .values(
         node_code=bindparam("node_code"),
-        state="routed",
-        accepted_state="routed",
+        state=lifecycle.ROUTE.moves()["state"].to,
+        accepted_state=lifecycle.ROUTE.moves()["state"].to,
         unmatched_reason=None,
         available_at=bindparam("available_at"),
         due_at=bindparam("due_at"),
@@ -352,3 +333,34 @@ def mark_routed(session: Session, updates: Sequence[dict[str, Any]]) -> None:
     due_provisional."""
     if updates:
         session.connection().execute(_MARK_ROUTED, list(updates))
+
+
+# -- following the push delivery (gateway/delivery tells, in the same unit of work) ----------
+
+
+def follow_push(
+    session: Session, outcomes: Sequence[tuple[str, lifecycle.Outbox]], now: datetime
+) -> None:
+    """The message's own delivery columns follow its push (PROTOCOL §5): each settled attempt
+    applies the lifecycle transition of the outbox state it reached."""
+    conn = session.connection()
+    for message_id, state in outcomes:
+        transition = lifecycle.PUSH_OUTCOME[state]
+        values = apply(transition)
+        if state == lifecycle.Outbox.DELIVERED:
+            values["delivered_at"] = func.coalesce(C.delivered_at, now)
+        conn.execute(update(T).where(C.message_id == message_id).values(**values))
+
+
+def requeued(session: Session, message_ids: Sequence[str]) -> None:
+    """Dead pushes were re-queued by an operator (lifecycle.REQUEUE)."""
+    if message_ids:
+        requeue = lifecycle.REQUEUE
+        assert requeue.delivery is not None
+        session.connection().execute(
+            update(T)
+            .where(
+                C.message_id.in_(list(message_ids)), C.delivery.in_(sorted(requeue.delivery.when))
+            )
+            .values(**apply(requeue))
+        )

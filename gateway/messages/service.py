@@ -1,5 +1,6 @@
-"""Ingest: validate → authorise → idempotency → route → obligation → store, for one message
-or a batch, in one transaction the caller commits.
+"""Ingest decisions: validate → authorise → idempotency → route → obligation → store, for one
+message or a batch, in one transaction the caller commits. The pipeline around them (decide →
+record → after commit) is gateway/messages/pipeline.py, the only way in.
 
 A batch is decided item by item in order (a later item sees an earlier one: a duplicate id in
 the same batch is answered like a repeat submission), then written with a few bulk statements.
@@ -11,7 +12,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import hmac
-import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -25,6 +25,7 @@ from gateway.calendar.clock import Deadline
 from gateway.calendar.errors import CalendarRangeError
 from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR
 from gateway.calendar.windows import Window, WindowTable
+from gateway.delivery import outbox
 from gateway.divisions.address import CONFIDENCE_MIN, parse_address
 from gateway.errors import (
     Conflict,
@@ -33,7 +34,9 @@ from gateway.errors import (
     InvalidInput,
     ItemFailed,
     MessageInvalid,
+    NotFound,
 )
+from gateway.logs import get_logger
 from gateway.messages import lifecycle, repository
 from gateway.messages.repository import Stored
 from gateway.nodes import repository as nodes_repository
@@ -45,7 +48,7 @@ from message_schemas.timezone import SHANGHAI
 from message_schemas.v1.envelope import AnyMessage, Feedback, Notification
 from message_schemas.validate import validate_message
 
-log = logging.getLogger("gateway.messages")
+log = get_logger("gateway.messages")
 # An address must name its county at least this surely to route by it (docs/divisions.md).
 UNPARSED_ADDRESS = ""  # recipient marker: no code, and the address named no county clearly
 # Forwarded copies of a notification get a deterministic id: forwarding twice is impossible.
@@ -176,9 +179,6 @@ class Ingestor:
         return on_time
 
     # -- entry points -------------------------------------------------------------------
-    def submit(self, session: Session, items: Sequence[bytes | MessageInvalid]) -> list[ItemResult]:
-        return self.record(session, self.prepare(items))
-
     def prepare(self, items: Sequence[bytes | MessageInvalid]) -> list[Prepared]:
         """Validate, authorise, canonicalise and count the item's dates: pure CPU work, done
         before the write transaction opens, so the database is held only for the decisions
@@ -191,7 +191,8 @@ class Ingestor:
             except Exception as exc:  # one item's surprise must not fail the others
                 log.error(
                     "submission item failed in preparation",
-                    extra={"error": type(exc).__name__, "node": self.principal.code},
+                    error=type(exc).__name__,
+                    node=self.principal.code,
                 )
                 failed = ItemFailed("item could not be processed / 该报文处理失败")
                 prepared.append(Prepared(index, _raw_id(raw), None, b"", "", failed))
@@ -230,11 +231,6 @@ class Ingestor:
             return Prepared(index, mid, None, b"", "", error)
         return Prepared(index, mid, msg, envelope, digest, None, deadline, on_time)
 
-    def record(self, session: Session, prepared: Sequence[Prepared]) -> list[ItemResult]:
-        """Decide each item in order against what is stored, then write them all."""
-        results, _push = record_group(session, [(self, prepared)])
-        return results[0]
-
     # -- decisions ----------------------------------------------------------------------
     def _authorise_sender(self, msg: AnyMessage) -> GatewayError | None:
         if self.principal.role != "node":
@@ -251,7 +247,8 @@ class Ingestor:
             )
         return None
 
-    def _decide(self, item: Prepared, batch: _Batch) -> Accepted:
+    def decide(self, item: Prepared, batch: _Batch) -> Accepted:
+        """The item's fate against what is stored and what the batch decided so far."""
         msg, envelope, digest = item.msg, item.envelope, item.digest
         assert msg is not None
         mid = str(msg.message_id)
@@ -370,7 +367,7 @@ class Ingestor:
         routed = route.node_code is not None
         if not routed:
             deadline = None  # no obligation runs before the message reaches an inbox
-        state = "routed" if routed else "unmatched"
+        state = lifecycle.initial_state(routed)
         row = {
             "message_id": message_id,
             "type": message_type,
@@ -385,7 +382,7 @@ class Ingestor:
             "envelope": envelope.decode(),
             "state": state,
             "accepted_state": state,
-            "delivery": "pending",
+            "delivery": lifecycle.Delivery.PENDING,
             "response": lifecycle.initial_response(message_type),
             "unmatched_reason": route.reason,
             "accepted_at": self.now,
@@ -467,7 +464,10 @@ class Ingestor:
         batch.answers.append(
             {
                 "b_id": original_id,
-                "state": "closed" if forward else "answered",
+                # the forward is a new obligation: a transferred notification is done
+                "state": (lifecycle.ANSWER_AND_CLOSE if forward else lifecycle.ANSWER)
+                .moves()["state"]
+                .to,
                 "response": lifecycle.answered_response(self.now, original.due_at),
                 "answered_at": self.now,
                 "answer_id": mid,
@@ -565,7 +565,7 @@ def record_group(
                 continue
             mark = batch.mark()
             try:
-                accepted = ingestor._decide(item, batch)
+                accepted = ingestor.decide(item, batch)
                 results.append(ItemResult(item.index, item.message_id, accepted=accepted))
             except GatewayError as exc:
                 batch.rollback(mark)
@@ -574,13 +574,14 @@ def record_group(
                 batch.rollback(mark)
                 log.error(
                     "submission item failed",
-                    extra={"message_id": item.message_id, "error": type(exc).__name__},
+                    message_id=item.message_id,
+                    error=type(exc).__name__,
                 )
                 failed = ItemFailed("item could not be processed / 该报文处理失败")
                 results.append(ItemResult(item.index, item.message_id, error=failed))
         out.append(results)
     repository.insert_messages(session, batch.rows)
-    repository.insert_outbox(session, batch.push)
+    outbox.add_to_outbox(session, batch.push)
     repository.record_answers(session, batch.answers)
     push = list(batch.push)
     push += _route_new_arrivals(session, jobs, batch, out)
@@ -616,7 +617,7 @@ def _route_new_arrivals(
             if moved is not None and result.accepted is not None:
                 result.accepted = dataclasses.replace(
                     result.accepted,
-                    state="routed",
+                    state=lifecycle.State.ROUTED,
                     due_at=moved.due_at,
                     due_provisional=moved.due_provisional,
                     unmatched_reason=None,
@@ -688,7 +689,7 @@ def route_waiting(
             )
         )
     repository.mark_routed(session, updates)
-    repository.insert_outbox(session, [r.message_id for r in routed if r.push])
+    outbox.add_to_outbox(session, [r.message_id for r in routed if r.push])
     return routed
 
 
@@ -737,3 +738,42 @@ def _raw_id(raw: bytes | dict[str, Any] | MessageInvalid) -> str | None:
 
 def local_day(moment: datetime) -> date:
     return moment.astimezone(SHANGHAI).date()
+
+
+def follow_push(
+    session: Session, outcomes: Sequence[tuple[str, lifecycle.Outbox]], now: datetime
+) -> None:
+    """Settled pushes: each message's delivery follows (lifecycle.PUSH_OUTCOME)."""
+    repository.follow_push(session, outcomes, now)
+
+
+def requeued(session: Session, message_ids: Sequence[str]) -> None:
+    """Re-queued pushes: their messages are pending again (lifecycle.REQUEUE)."""
+    repository.requeued(session, message_ids)
+
+
+def collect_inbox(
+    session: Session, node_code: str, after: int, limit: int, now: datetime
+) -> list[repository.InboxItem]:
+    """A page of the node's inbox; the first collection of each is delivery by pull
+    (lifecycle.PULL), and the day counts as a day the node collected (日登陆)."""
+    items = repository.inbox(session, node_code, after, limit)
+    repository.mark_pulled(session, [i.message_id for i in items], now)
+    repository.record_access(session, node_code, local_day(now), now)
+    return items
+
+
+def acknowledge(session: Session, node_code: str, message_id: str, now: datetime) -> datetime:
+    """The node acknowledges receipt (idempotent: the first time is kept). Acknowledging a
+    reply closes the request it answers (lifecycle.closes_request_on_ack). NotFound when the
+    message is not in this node's inbox."""
+    stored = repository.acknowledge(session, node_code, message_id, now)
+    if stored is None:
+        raise NotFound("not in your inbox / 收件箱中无此报文", message_id=message_id)
+    if lifecycle.closes_request_on_ack(stored.type):
+        request_id = repository.reply_target(session, message_id)
+        if request_id is not None:
+            repository.close_answered(session, request_id, now)
+    acknowledged_at = repository.acknowledged_at(session, message_id)
+    assert acknowledged_at is not None  # set above, or earlier
+    return acknowledged_at

@@ -16,7 +16,6 @@ fail (validation, dates the calendar cannot count) is decided before it joins a 
 from __future__ import annotations
 
 import asyncio
-import logging
 import queue
 import threading
 from collections.abc import Callable, Sequence
@@ -25,10 +24,11 @@ from dataclasses import dataclass
 from sqlalchemy.exc import IntegrityError, OperationalError
 
 from gateway.errors import ItemFailed
+from gateway.logs import get_logger
 from gateway.messages.service import Ingestor, ItemResult, Prepared, record_group
 from gateway.runtime import Runtime
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 MAX_GROUP_ITEMS = 2000  # bounds one transaction's size
 RETRIES = 3  # per submission, when its transaction failed for a transient reason
 
@@ -65,7 +65,9 @@ class GroupWriter:
         """Submissions waiting for the writer thread (approximate, for tests and metrics)."""
         return self._queue.qsize()
 
-    async def submit(self, ingestor: Ingestor, prepared: Sequence[Prepared]) -> list[ItemResult]:
+    async def record(self, ingestor: Ingestor, prepared: Sequence[Prepared]) -> list[ItemResult]:
+        """The pipeline's record step (gateway/messages/pipeline.py): answered once the
+        transaction holding these items committed."""
         loop = asyncio.get_running_loop()
         future: asyncio.Future[list[ItemResult]] = loop.create_future()
         self._queue.put(_Job(ingestor, prepared, loop, future))

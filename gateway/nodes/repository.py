@@ -160,3 +160,13 @@ def set_push_secret_versions(
         )
     )
     return bool(getattr(result, "rowcount", 0))
+
+
+def set_paused(session: Session, node_code: str, paused: bool) -> int:
+    """The operators' stop switch for pushes to a node (pull keeps working)."""
+    result = session.connection().execute(
+        update(NODES)
+        .where(C.code == node_code, C.revoked_at.is_(None))
+        .values(delivery_paused=paused)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

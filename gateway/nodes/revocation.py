@@ -14,7 +14,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
-import logging
 from typing import Any
 
 import redis
@@ -22,9 +21,10 @@ import redis.asyncio
 from redis.asyncio.retry import Retry
 from redis.backoff import NoBackoff
 
+from gateway.logs import get_logger
 from gateway.nodes.token_cache import TokenCache
 
-log = logging.getLogger("gateway.nodes")
+log = get_logger("gateway.nodes")
 CHANNEL = "gw:tokens:revoked"
 POLL_S = 1.0  # how long one read waits for a notice
 RECONNECT_S = (0.5, 5.0)  # first and longest wait before subscribing again

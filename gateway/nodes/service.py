@@ -238,3 +238,8 @@ def authenticate_digest(session: Session, digest: str) -> Principal | None:
     if row is None:
         return None
     return Principal(code=row.code, name=row.name, role=row.role)
+
+
+def set_delivery_paused(session: Session, code: str, paused: bool) -> int:
+    """Pause or resume pushes to the active node(s) of ``code``; how many rows changed."""
+    return repository.set_paused(session, code, paused)

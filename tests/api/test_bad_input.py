@@ -23,7 +23,17 @@ from gateway.messages.models import MessageRow
 from tests.api.conftest import Harness, assert_problem, example, running_gateway
 
 MIB = 1 << 20
-DROP = object()  # a value meaning "remove this field"
+
+
+class _Drop:
+    """A value meaning "remove this field" (its repr is stable: test ids must be the same
+    in every pytest-xdist worker)."""
+
+    def __repr__(self) -> str:
+        return "DROP"
+
+
+DROP = _Drop()
 
 
 @dataclass

@@ -132,8 +132,8 @@ class _FailingIngestor(Ingestor):
         super().__init__(*args, **kwargs)
         self.fail, self.fault = fail, fault
 
-    def _decide(self, item: Prepared, batch: _Batch) -> Accepted:
-        accepted = super()._decide(item, batch)
+    def decide(self, item: Prepared, batch: _Batch) -> Accepted:
+        accepted = super().decide(item, batch)
         if item.message_id == self.fail:
             if self.fault == "raise":
                 raise RuntimeError("injected")
@@ -172,8 +172,8 @@ def test_a_fault_in_one_item_fails_that_item_alone(harness: Harness, fault: str)
     async def write_both() -> list[list[ItemResult]]:
         writer = GroupWriter(runtime)
         both = asyncio.gather(
-            writer.submit(clean, clean.prepare([json.dumps(m).encode() for m in other])),
-            writer.submit(faulty, faulty.prepare([json.dumps(m).encode() for m in mine])),
+            writer.record(clean, clean.prepare([json.dumps(m).encode() for m in other])),
+            writer.record(faulty, faulty.prepare([json.dumps(m).encode() for m in mine])),
         )
         await asyncio.sleep(0.05)  # both queued before the writer starts: one transaction
         assert writer.queued() == 2

@@ -32,8 +32,8 @@ CHECKS = ",".join(
         "ignored_auth",
     ]
 )
-MAX_EXAMPLES = 40  # per operation and phase
-MAX_SECONDS = 100
+MAX_EXAMPLES = 25  # per operation and phase
+MAX_SECONDS = 50
 SEED = 20261201  # a fixed seed in CI; by hand, leave it out (docs/testing.md)
 
 
@@ -48,8 +48,10 @@ def schemathesis_command(gw: Harness, token: str, report: Path, *extra: str) -> 
         CHECKS,
         "--phases",
         "examples,coverage,fuzzing",
+        # one worker: CPython 3.11 can fail compiling in several threads at once
+        # ("AST constructor recursion depth mismatch"), an error of the tool, not the API
         "--workers",
-        "2",
+        "1",
         "--generation-database",
         "none",
         "--report",

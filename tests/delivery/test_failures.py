@@ -35,6 +35,7 @@ from gateway.delivery.models import DELIVERIES
 from gateway.delivery.policy import RETRY, Verdict, backoff_s, next_delay_s
 from gateway.embedded_redis import EmbeddedRedis
 from gateway.nodes import repository as nodes_repository
+from gateway.nodes.service import set_delivery_paused
 from gateway.server import BackgroundServer, Gateway, uvicorn_config
 from gateway.settings import Settings
 from gateway.time_source import SystemTime
@@ -494,7 +495,7 @@ def test_a_message_acknowledged_before_its_push_is_not_pushed(push_gw: Harness) 
         residence = push_gw.node(RESIDENCE)
         origin = push_gw.client(push_gw.token(ORIGIN, endpoint=county.url))
         with push_gw.runtime.writing() as session:  # hold pushes back until it is acked
-            assert repository.set_paused(session, ORIGIN, True) == 1
+            assert set_delivery_paused(session, ORIGIN, True) == 1
             session.commit()
         [mid] = submit(residence, example("notification.pregnancy"))
         assert state(push_gw, mid) == "pending"
@@ -503,7 +504,7 @@ def test_a_message_acknowledged_before_its_push_is_not_pushed(push_gw: Harness) 
         ack = origin.post(f"/api/v1/inbox/{mid}/ack")
         assert ack.status_code == 200, ack.text
         with push_gw.runtime.writing() as session:
-            assert repository.set_paused(session, ORIGIN, False) == 1
+            assert set_delivery_paused(session, ORIGIN, False) == 1
             session.commit()
 
         assert wait_until(lambda: state(push_gw, mid) == "cancelled", 8)

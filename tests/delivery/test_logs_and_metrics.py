@@ -7,6 +7,8 @@ import json
 import logging
 
 import pytest
+import structlog
+from structlog.testing import capture_logs
 
 from gateway.logs import configure_logging
 from tests.api.conftest import Harness, example
@@ -14,22 +16,42 @@ from tests.delivery.conftest import status, wait_until
 from tests.delivery.receivers import Behaviour, receiver
 
 
-def test_attempts_are_logged_with_ids_and_without_personal_data(
-    push_gw: Harness, caplog: pytest.LogCaptureFixture
-) -> None:
-    caplog.set_level(logging.INFO, logger="gateway.delivery")
-    with receiver(Behaviour(fail_first=1)) as county:
+def test_attempts_are_logged_with_ids_and_without_personal_data(push_gw: Harness) -> None:
+    with (
+        capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs,
+        receiver(Behaviour(fail_first=1)) as county,
+    ):
         residence = push_gw.node("441900")
         push_gw.token("430582", endpoint=county.url)
         msg = example("notification.pregnancy")
         residence.post("/api/v1/messages", json=msg)
         assert wait_until(lambda: status(residence, msg["message_id"])["delivery"] == "delivered")
-    records = [r for r in caplog.records if r.getMessage() == "delivery attempt"]
-    assert [getattr(r, "result", None) for r in records] == ["retrying", "delivered"]
-    assert {getattr(r, "message_id", None) for r in records} == {msg["message_id"]}
-    assert {getattr(r, "node", None) for r in records} == {"430582"}
-    text = caplog.text + " ".join(str(vars(r)) for r in records)
+    records = [r for r in logs if r["event"] == "delivery attempt"]
+    assert [r["result"] for r in records] == ["retrying", "delivered"]
+    # the ids come from the context the worker bound for the attempt
+    assert {r["message_id"] for r in records} == {msg["message_id"]}
+    assert {r["node"] for r in records} == {"430582"}
+    text = json.dumps(logs, ensure_ascii=False, default=str)
     assert msg["subject"]["id_number"] not in text and msg["subject"]["name"] not in text
+
+
+def test_a_request_binds_its_id_and_node_for_every_line(push_gw: Harness) -> None:
+    supervisor = push_gw.node("440000", role="supervisor")
+    with capture_logs(processors=[structlog.contextvars.merge_contextvars]) as logs:
+        response = supervisor.post(
+            "/api/v1/messages",
+            json=example("notification.pregnancy"),
+            headers={"X-Request-Id": "county-req-42"},
+        )
+        structlog.stdlib.get_logger("gateway.test").info("after the request")
+    assert response.status_code == 403
+    assert response.headers["x-request-id"] == "county-req-42"
+    [refused] = [r for r in logs if r["event"] == "refused: role may not do this"]
+    assert (refused["request_id"], refused["node"]) == ("county-req-42", "440000")
+    assert logs[-1].get("request_id") is None  # nothing leaks past the request
+    other = supervisor.get("/healthz", headers={"X-Request-Id": "bad id with spaces"})
+    assert other.headers["x-request-id"] != "bad id with spaces"
+    assert len(other.headers["x-request-id"]) == 32  # ours instead
 
 
 def test_json_log_line_carries_the_fields(capsys: pytest.CaptureFixture[str]) -> None:
