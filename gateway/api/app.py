@@ -48,6 +48,7 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         loop = asyncio.get_running_loop()
+        runtime.reference()  # built before serving, not on the event loop by the first request
         queue = None
         redis_async = None
         if runtime.redis_url:

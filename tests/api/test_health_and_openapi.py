@@ -180,6 +180,27 @@ def test_openapi_has_the_message_schema_and_every_reference_resolves(
     assert dangling == []
 
 
+def test_openapi_documents_a_response_schema_for_every_operation(
+    openapi: dict[str, Any],
+) -> None:
+    """Every operation names what it answers on success and on refusal (problem+json)."""
+    undocumented = []
+    for path, operations in openapi["paths"].items():
+        for method, operation in operations.items():
+            responses = operation["responses"]
+            success = [code for code in responses if code.startswith("2")]
+            for code in success:
+                content = responses[code].get("content", {})
+                if not content or not all(v.get("schema") for v in content.values()):
+                    undocumented.append(f"{method.upper()} {path} {code}")
+            refusal = responses.get("422", {}).get("content", {})
+            if "application/problem+json" not in refusal:
+                undocumented.append(f"{method.upper()} {path} 422")
+            if not success:
+                undocumented.append(f"{method.upper()} {path} (no 2xx)")
+    assert undocumented == []
+
+
 @pytest.mark.parametrize(
     ("available_at", "due_date"),
     [
