@@ -26,6 +26,7 @@
         ├── Forbidden                 authenticated, but not allowed for this code    403
         ├── Conflict                  message id reused; answered twice               409
         ├── ConfigurationError        settings refused at start (exit 2)              500
+        ├── SealedDataUnreadable      a stored ciphertext does not open (wrong key)   500
         └── NotFound                  a thing asked for by key does not exist         404
             └── UnknownProfile        no adapter mapping profile of that name         404
 
@@ -149,6 +150,15 @@ class ConfigurationError(GatewayError):
     def __init__(self, problems: list[str]) -> None:
         super().__init__("; ".join(problems))
         self.problems = problems
+
+
+class SealedDataUnreadable(GatewayError):
+    """A stored ciphertext does not open: a key missing from the keyring, or a row altered or
+    moved to another message (gateway.privacy.sealing)."""
+
+    status = 500
+    title = "Stored data cannot be decrypted / 存储数据无法解密"
+    slug = "sealed-data-unreadable"
 
 
 class NotFound(GatewayError):

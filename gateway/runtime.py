@@ -18,6 +18,9 @@ from gateway.divisions.registry import DivisionRegistry
 from gateway.keys.resolve import resolve_secrets
 from gateway.nodes import repository as nodes_repo
 from gateway.nodes.token_cache import TokenCache
+from gateway.privacy.keys import open_keys
+from gateway.privacy.receipts import ReceiptSigner
+from gateway.privacy.sealing import Sealer
 from gateway.reference import Reference, ReferenceSource
 from gateway.routing.table import RoutingTable
 from gateway.settings import Settings
@@ -32,6 +35,8 @@ class Runtime:
     engine: Engine
     sessions: sessionmaker[Session]
     time: TimeSource
+    sealer: Sealer
+    receipts: ReceiptSigner
     redis: redis_sync.Redis | None = None
     redis_url: str = ""
     tokens: TokenCache = field(default_factory=lambda: TokenCache(0))
@@ -54,8 +59,11 @@ class Runtime:
     ) -> Runtime:
         """Raises ConfigurationError when the settings may not run (gateway.keys.resolve)."""
         settings = resolve_secrets(settings)
+        sealer, receipts = open_keys(settings)
         engine = make_engine(settings.resolved_database_url())
         return cls(
+            sealer=sealer,
+            receipts=receipts,
             settings=settings,
             engine=engine,
             sessions=sessionmaker(engine, expire_on_commit=False),

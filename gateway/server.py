@@ -14,6 +14,7 @@ from gateway.api.app import create_app
 from gateway.db.migrate import upgrade
 from gateway.embedded_redis import EmbeddedRedis, redis_client
 from gateway.keys.resolve import resolve_secrets
+from gateway.privacy.canary import check_keys
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.time_source import TimeSource
@@ -57,7 +58,8 @@ class Gateway:
                 redis=redis_client(url, self.settings),
                 redis_url=url,
             )
-            upgrade(self.runtime.engine)
+            upgrade(self.runtime.engine, sealer=self.runtime.sealer)
+            check_keys(self.runtime.sessions, self.runtime.sealer, self.runtime.time.now())
         except BaseException:  # __exit__ does not run when __enter__ fails: stop what started
             self.stop()
             raise

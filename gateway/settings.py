@@ -66,6 +66,12 @@ class Settings(BaseSettings):
         default=None, validation_alias="GATEWAY_PUSH_SIGNING_KEY"
     )
     push_signing_key_file: Path | None = None
+    # Privacy keys (docs/privacy.md): the keyring of key-encryption keys and the receipt signing
+    # keys. Development: <data_dir>/secrets/keyring.toml and receipt-keys.toml, generated at the
+    # first start. Production: these files, created once with `gateway keys init`.
+    keyring_file: Path | None = None
+    receipt_keys_file: Path | None = None
+
     # `gateway node rotate-push-secret`: how long pushes carry the old signature beside the new.
     push_secret_overlap_hours: float = Field(default=72.0, ge=0)
 

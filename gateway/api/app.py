@@ -28,6 +28,7 @@ from gateway.messages.pipeline import Submissions
 from gateway.messages.writer import GroupWriter
 from gateway.nodes.revocation import RevocationFollower
 from gateway.nodes.service import Principal
+from gateway.privacy import endpoints as privacy_endpoints
 from gateway.runtime import Runtime
 
 log = get_logger("gateway.api")
@@ -112,6 +113,7 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
     app.include_router(metrics.router)
     app.include_router(message_endpoints.router)
     app.include_router(calendar_endpoints.router)
+    app.include_router(privacy_endpoints.router)
     app.include_router(_records_router(runtime))
     openapi.install(app)
     return app

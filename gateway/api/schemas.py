@@ -46,6 +46,25 @@ class Accepted(_Open):
     due_provisional: bool
     duplicate: bool = Field(description="true: this message_id was accepted before")
     unmatched_reason: str | None
+    receipt: str | None = Field(
+        default=None,
+        description="signed receipt, compact JWS (EdDSA), the same on a duplicate (PROTOCOL §8.7)",
+    )
+
+
+class Jwk(_Open):
+    kty: str = Field(description="OKP")
+    crv: str = Field(description="Ed25519")
+    x: str = Field(description="public key, base64url")
+    kid: str
+    alg: str = Field(description="EdDSA")
+    use: str = Field(description="sig")
+
+
+class Jwks(_Open):
+    """The gateway's receipt verification keys, retired ones included (RFC 7517)."""
+
+    keys: list[Jwk]
 
 
 class BatchItem(_Open):

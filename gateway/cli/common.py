@@ -12,6 +12,7 @@ import typer
 from gateway.db.migrate import upgrade
 from gateway.errors import ConfigurationError, ExchangeError, problem_of
 from gateway.keys.resolve import resolve_secrets
+from gateway.privacy.canary import check_keys
 from gateway.reference import ReferenceSource
 from gateway.runtime import Runtime
 from gateway.settings import Settings, get_settings
@@ -46,9 +47,16 @@ def references() -> ReferenceSource:
 @contextmanager
 def runtime() -> Iterator[Runtime]:
     """A runtime on the configured database, migrated to the current schema."""
-    rt = Runtime.create(startup_settings())
     try:
-        upgrade(rt.engine)
+        rt = Runtime.create(startup_settings())
+    except ConfigurationError as exc:
+        refuse(exc)
+    try:
+        try:
+            upgrade(rt.engine, sealer=rt.sealer)
+            check_keys(rt.sessions, rt.sealer, rt.time.now())
+        except ConfigurationError as exc:
+            refuse(exc)
         yield rt
     finally:
         rt.close()

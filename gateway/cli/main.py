@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import typer
 
+from gateway.cli import audit as audit_cli
 from gateway.cli import calendar as calendar_cli
 from gateway.cli import client as client_cli
 from gateway.cli import delivery as delivery_cli
 from gateway.cli import demo as demo_cli
 from gateway.cli import divisions as divisions_cli
 from gateway.cli import imports as imports_cli
+from gateway.cli import keys as keys_cli
 from gateway.cli import messages as messages_cli
 from gateway.cli import nodes as nodes_cli
 from gateway.cli import serve as serve_cli
@@ -33,6 +35,8 @@ app.add_typer(messages_cli.schemas_app, name="schemas")
 app.add_typer(calendar_cli.app, name="calendar")
 app.add_typer(divisions_cli.app, name="divisions")
 app.add_typer(client_cli.app, name="client")
+app.add_typer(keys_cli.app, name="keys")
+app.add_typer(audit_cli.app, name="audit")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

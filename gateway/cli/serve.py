@@ -7,8 +7,9 @@ from typing import Annotated
 import typer
 import uvicorn
 
-from gateway.cli.common import print_json, runtime, startup_settings
+from gateway.cli.common import print_json, refuse, runtime, startup_settings
 from gateway.db.migrate import current_revision, head_revision
+from gateway.errors import ConfigurationError
 from gateway.logs import configure_logging
 from gateway.server import Gateway, exit_cleanly_on_signals, uvicorn_config
 
@@ -42,7 +43,13 @@ def serve(
     configure_logging()
     in_process = worker if worker is not None else not settings.redis_url
     exit_cleanly_on_signals()
-    with Gateway(settings) as rt:
+    gateway = Gateway(settings)
+    try:
+        # a keyring that cannot open this database's canaries stops here, exit 2
+        rt = gateway.start()
+    except ConfigurationError as exc:
+        refuse(exc)
+    try:
         config = uvicorn_config(
             rt,
             host or settings.host,
@@ -51,6 +58,8 @@ def serve(
             access_log=access_log,
         )
         uvicorn.Server(config).run()
+    finally:
+        gateway.stop()
 
 
 db_app = typer.Typer(no_args_is_help=True, help="数据库结构 / database schema.")

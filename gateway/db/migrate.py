@@ -8,6 +8,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
+from gateway.privacy.sealing import Sealer
+
 
 def alembic_config() -> Config:
     cfg = Config()
@@ -15,11 +17,15 @@ def alembic_config() -> Config:
     return cfg
 
 
-def upgrade(engine: Engine, revision: str = "head") -> None:
+def upgrade(engine: Engine, revision: str = "head", *, sealer: Sealer | None = None) -> None:
+    """Migrate to ``revision``, each revision in its own transaction (migration 0005 commits
+    its batches as it goes). ``sealer``: the keys, needed when plaintext rows are to be sealed."""
     cfg = alembic_config()
-    with engine.begin() as connection:
+    with engine.connect() as connection:
         cfg.attributes["connection"] = connection
+        cfg.attributes["sealer"] = sealer
         command.upgrade(cfg, revision)
+        connection.commit()
 
 
 def current_revision(engine: Engine) -> str | None:

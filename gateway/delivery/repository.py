@@ -28,11 +28,16 @@ class Claimed:
     endpoint: str
     attempt_no: int  # the number of this attempt (1 = first)
     window_start: datetime  # the give-up clock started here
-    envelope: str
+    # the stored envelope (sealed; plaintext only in a row from before migration 0005)
+    envelope: str | None
+    sealed_envelope: bytes | None
+    data_key: bytes | None
+    kek_id: str | None
     # the node's push secret versions, read with the claim: a rotation reaches the next push
     push_secret_version: int = 0
     push_secret_previous_version: int | None = None
     push_secret_overlap_until: datetime | None = None
+    body: bytes = b""  # the envelope opened (the worker fills it in the claiming transaction)
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +61,9 @@ _CANDIDATES = select(
     N.push_secret_previous_version,
     N.push_secret_overlap_until,
     M.envelope,
+    M.sealed_envelope,
+    M.data_key,
+    M.kek_id,
     M.acknowledged_at,
 ).select_from(
     DELIVERIES.join(MESSAGES, M.message_id == D.message_id).outerjoin(
@@ -149,6 +157,9 @@ def claim(
                 attempt_no=r.attempts + 1,
                 window_start=r.window_start,
                 envelope=r.envelope,
+                sealed_envelope=r.sealed_envelope,
+                data_key=r.data_key,
+                kek_id=r.kek_id,
                 push_secret_version=r.push_secret_version,
                 push_secret_previous_version=r.push_secret_previous_version,
                 push_secret_overlap_until=r.push_secret_overlap_until,

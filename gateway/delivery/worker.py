@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import random
 import socket
 import time
@@ -25,6 +26,8 @@ import httpx
 import structlog
 from standardwebhooks.webhooks import Webhook
 
+from gateway.audit import chain as audit
+from gateway.audit.chain import Actor
 from gateway.delivery import repository
 from gateway.delivery import service as delivery_service
 from gateway.delivery.metrics import METRICS
@@ -40,6 +43,7 @@ from gateway.delivery.policy import (
 from gateway.delivery.queue import DeliveryQueue, Job
 from gateway.delivery.repository import Claimed, Outcome
 from gateway.logs import get_logger
+from gateway.messages.envelopes import open_envelope
 from gateway.messages.lifecycle import Outbox
 from gateway.nodes.push_endpoint import UNRESOLVABLE, EndpointGuard, NetworkPolicy, redact
 from gateway.nodes.push_secret import push_secret
@@ -169,8 +173,26 @@ class DeliveryWorker:
                 lease_s=self.settings.delivery_lease_s,
                 pause_recheck_s=self.settings.delivery_pause_recheck_s,
             )
+            result = dataclasses.replace(result, claimed=[self._opened(c) for c in result.claimed])
+            # the disclosure is on record before anything is sent, or nothing is sent
+            by_node: dict[str, list[str]] = {}
+            for c in result.claimed:
+                by_node.setdefault(c.node_code, []).append(c.message_id)
+            for node, ids in by_node.items():
+                audit.record(session, now, Actor("node", node), "push", ids, "POST push endpoint")
             session.commit()
         return result
+
+    def _opened(self, item: Claimed) -> Claimed:
+        body = open_envelope(
+            self.runtime.sealer,
+            item.message_id,
+            envelope=item.envelope,
+            sealed_envelope=item.sealed_envelope,
+            data_key=item.data_key,
+            kek_id=item.kek_id,
+        )
+        return dataclasses.replace(item, body=body, envelope=None, sealed_envelope=None)
 
     def _record(self, outcomes: Sequence[Outcome]) -> None:
         with self.runtime.writing() as session:
@@ -204,7 +226,8 @@ class DeliveryWorker:
             at,
         )
         signatures = " ".join(
-            self._signer(item, v).sign(item.message_id, signed_at, item.envelope) for v in versions
+            self._signer(item, v).sign(item.message_id, signed_at, item.body.decode())
+            for v in versions
         )
         return {
             "Content-Type": "application/json",
@@ -229,7 +252,7 @@ class DeliveryWorker:
                 response = await self.client.post(
                     item.endpoint,
                     # the UTF-8 bytes of the very string signed in _headers
-                    content=item.envelope.encode("utf-8"),
+                    content=item.body,
                     headers=self._headers(item, started),
                 )
                 status = response.status_code

@@ -111,6 +111,15 @@ def _production_refusals(settings: Settings, found: dict[str, str]) -> list[str]
     if len(values) == len(SECRET_FIELDS) and len(set(values)) < len(values):
         names = " and ".join(variable for _field, variable in SECRET_FIELDS.values())
         problems.append(f"{names} must differ / 各密钥须互不相同")
+    for attribute, variable in (
+        ("keyring_file", "GATEWAY_KEYRING_FILE"),
+        ("receipt_keys_file", "GATEWAY_RECEIPT_KEYS_FILE"),
+    ):
+        if getattr(settings, attribute) is None:
+            problems.append(
+                f"{variable} is not set: production never generates keys (gateway keys init) "
+                f"/ 未配置 {variable}，生产环境不自动生成密钥（请运行 gateway keys init）"
+            )
     if settings.clock_start:
         problems.append(
             "GATEWAY_CLOCK_START is set: no drill clock in production "

@@ -169,7 +169,9 @@ async def message_status(
 def _inbox(runtime: Runtime, principal: Principal, after: int, limit: int) -> bytes:
     now = runtime.time.now()
     with runtime.writing() as session:
-        items = service.collect_inbox(session, principal.code, after, limit, now)
+        collected = service.collect_inbox(
+            session, runtime.sealer, principal.code, after, limit, now
+        )
         session.commit()
     # The stored envelopes are already canonical JSON: splice them in, do not re-encode.
     parts = [
@@ -185,11 +187,11 @@ def _inbox(runtime: Runtime, principal: Principal, after: int, limit: int) -> by
             orjson.dumps(iso(item.available_at)),
             orjson.dumps(iso(item.due_at)),
             b"true" if item.due_provisional else b"false",
-            item.envelope.encode(),
+            envelope,
         )
-        for item in items
+        for item, envelope in ((c.item, c.envelope) for c in collected)
     ]
-    next_after = items[-1].seq if items else after
+    next_after = collected[-1].item.seq if collected else after
     return b'{"messages":[%s],"next_after":%d}' % (b",".join(parts), next_after)
 
 

@@ -3,15 +3,18 @@
 One row per accepted message. A request (notification, query, assist request) carries its
 obligation in the same row (``response``, ``due_at``, ``answered_at``, ``answer_id``): there is
 exactly one per request, and keeping it here makes ingest one insert per message.
-``envelope`` holds the validated message as canonical JSON; it contains personal data and is
-read and written only by ``messages.repository``.
+The validated message (canonical JSON, personal data) is stored encrypted: ``sealed_envelope``,
+``data_key`` and ``kek_id`` (gateway.privacy.sealing). ``envelope`` is the plaintext column of
+databases from before encryption; migration 0005 seals and empties it. ``purged_at`` is set
+when retention shredded the personal data (the data key deleted); the metadata stays for the
+figures. ``receipt`` is the signed receipt given at acceptance (PROTOCOL §8.7).
 """
 
 from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Date, Index, String, Table, Text, text
+from sqlalchemy import Boolean, Column, Date, Index, LargeBinary, String, Table, Text, text
 from sqlmodel import Field, SQLModel
 
 from gateway.db.types import BigKey, UTCDateTime
@@ -31,6 +34,9 @@ class MessageRow(SQLModel, table=True):
         Index("ix_messages_state", "state"),
         Index("ix_messages_sender_accepted", "sender", "accepted_at"),
         Index("ix_messages_node_due", "node_code", "due_at"),
+        # the blind index: every message about one person, by the keyed digest of its ID number
+        Index("ix_messages_person", "person_key"),
+        Index("ix_messages_kek", "kek_id"),
     )
 
     # Cursor for the inbox and total order of acceptance.
@@ -45,7 +51,12 @@ class MessageRow(SQLModel, table=True):
     in_reply_to: str | None = Field(default=None, sa_column=Column(String(36), index=True))
     forwarded_from: str | None = Field(default=None, sa_column=Column(String(36)))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
-    envelope: str = Field(sa_column=Column(Text, nullable=False))
+    envelope: str | None = Field(default=None, sa_column=Column(Text))  # before 0005 only
+    sealed_envelope: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    data_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    kek_id: str | None = Field(default=None, sa_column=Column(String(40)))
+    receipt: str | None = Field(default=None, sa_column=Column(Text))
+    purged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))
 
     state: str = Field(sa_column=Column(String(16), nullable=False))
     accepted_state: str = Field(sa_column=Column(String(16), nullable=False))

@@ -69,6 +69,8 @@ class Submissions:
             runtime.reference(),
             runtime.time.now(),
             runtime.settings.person_key_secret.encode(),
+            runtime.sealer,
+            runtime.receipts,
         )
 
     def decide(

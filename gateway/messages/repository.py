@@ -50,9 +50,14 @@ class Stored:
     answer_id: str | None
     unmatched_reason: str | None
     person_key: str | None
-    envelope: str
     event_date: date | None
     submitted_on_time: bool | None
+    receipt: str | None
+    # the envelope, sealed (or plaintext in a row from before migration 0005)
+    envelope: str | None
+    sealed_envelope: bytes | None
+    data_key: bytes | None
+    kek_id: str | None
 
 
 _STORED_COLS = (
@@ -71,9 +76,13 @@ _STORED_COLS = (
     C.answer_id,
     C.unmatched_reason,
     C.person_key,
-    C.envelope,
     C.event_date,
     C.submitted_on_time,
+    C.receipt,
+    C.envelope,
+    C.sealed_envelope,
+    C.data_key,
+    C.kek_id,
 )
 _CHUNK = 500  # bound the size of IN (...) lists
 # Built once: constructing a statement per call cost more than running it (profiled).
@@ -134,11 +143,14 @@ class InboxItem:
     recipient: str | None
     in_reply_to: str | None
     forwarded_from: str | None
-    envelope: str
     available_at: datetime | None
     due_at: datetime | None
     due_provisional: bool
     delivery: str
+    envelope: str | None
+    sealed_envelope: bytes | None
+    data_key: bytes | None
+    kek_id: str | None
 
 
 def inbox(session: Session, node_code: str, after: int, limit: int) -> list[InboxItem]:
@@ -150,17 +162,20 @@ def inbox(session: Session, node_code: str, after: int, limit: int) -> list[Inbo
             C.recipient,
             C.in_reply_to,
             C.forwarded_from,
-            C.envelope,
             C.available_at,
             C.due_at,
             C.due_provisional,
             C.delivery,
+            C.envelope,
+            C.sealed_envelope,
+            C.data_key,
+            C.kek_id,
         )
         .where(C.node_code == node_code, C.acknowledged_at.is_(None), C.seq > after)
         .order_by(C.seq)
         .limit(limit)
     )
-    return [InboxItem(*row) for row in session.connection().execute(stmt)]
+    return [InboxItem(**row._asdict()) for row in session.connection().execute(stmt)]
 
 
 def mark_pulled(session: Session, message_ids: Sequence[str], now: datetime) -> None:
@@ -364,3 +379,45 @@ def requeued(session: Session, message_ids: Sequence[str]) -> None:
             )
             .values(**apply(requeue))
         )
+
+
+# -- the keys of the sealed envelopes (gateway.messages.keys) ----------------------------------
+
+
+def kek_counts(session: Session) -> dict[str | None, int]:
+    """Messages per key-encryption key (None: purged, or plaintext from before 0005)."""
+    stmt = select(C.kek_id, func.count()).group_by(C.kek_id)
+    return {kek: int(n) for kek, n in session.connection().execute(stmt)}
+
+
+@dataclass(frozen=True, slots=True)
+class WrappedKey:
+    message_id: str
+    kek_id: str
+    data_key: bytes
+
+
+def wrapped_under(session: Session, kek_ids: Sequence[str], limit: int) -> list[WrappedKey]:
+    """Up to ``limit`` data keys wrapped by one of ``kek_ids`` (the index on kek_id finds them)."""
+    if not kek_ids:
+        return []
+    stmt = (
+        select(C.message_id, C.kek_id, C.data_key)
+        .where(C.kek_id.in_(list(kek_ids)), C.data_key.is_not(None))
+        .limit(limit)
+    )
+    return [WrappedKey(*row) for row in session.connection().execute(stmt)]
+
+
+_SET_DATA_KEY = (
+    update(T)
+    .where(C.message_id == bindparam("b_id"), C.kek_id == bindparam("b_old"))
+    .values(kek_id=bindparam("b_new"), data_key=bindparam("b_key"))
+)
+
+
+def set_data_keys(session: Session, updates: Sequence[dict[str, Any]]) -> None:
+    """Re-wrapped data keys: each dict has b_id, b_old (the key it was under), b_new, b_key.
+    A row changed meanwhile (purged) is left alone."""
+    if updates:
+        session.connection().execute(_SET_DATA_KEY, list(updates))

@@ -21,6 +21,8 @@ from typing import Any
 import orjson
 from sqlalchemy.orm import Session
 
+from gateway.audit import chain as audit
+from gateway.audit.chain import Actor
 from gateway.calendar.clock import Deadline
 from gateway.calendar.errors import CalendarRangeError
 from gateway.calendar.schedule import MAX_YEAR, MIN_YEAR
@@ -38,9 +40,12 @@ from gateway.errors import (
 )
 from gateway.logs import get_logger
 from gateway.messages import lifecycle, repository
+from gateway.messages.envelopes import open_envelope
 from gateway.messages.repository import Stored
 from gateway.nodes import repository as nodes_repository
 from gateway.nodes.service import Principal
+from gateway.privacy.receipts import ReceiptSigner
+from gateway.privacy.sealing import Sealer
 from gateway.reference import Reference
 from gateway.routing.table import UNMATCHED_ADDRESS, UNMATCHED_NO_NODE, Route, RoutingTable
 from message_schemas.errors import FieldError, InvalidMessage
@@ -65,6 +70,7 @@ class Accepted:
     duplicate: bool = False
     unmatched_reason: str | None = None
     node: str | None = None  # the node it was routed to (PROTOCOL §8.1)
+    receipt: str | None = None  # signed at acceptance (PROTOCOL §8.7)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -76,6 +82,7 @@ class Accepted:
             "due_provisional": self.due_provisional,
             "duplicate": self.duplicate,
             "unmatched_reason": self.unmatched_reason,
+            "receipt": self.receipt,
         }
 
 
@@ -139,8 +146,13 @@ class Ingestor:
         reference: Reference,
         now: datetime,
         person_secret: bytes,
+        sealer: Sealer | None,
+        receipts: ReceiptSigner | None,
     ) -> None:
+        """``sealer`` and ``receipts`` are None only in the benchmark that measures their cost."""
         self.principal = principal
+        self.sealer = sealer
+        self.receipts = receipts
         self.person_secret = person_secret
         self.routing = routing
         self.reference = reference
@@ -274,6 +286,7 @@ class Ingestor:
                 s.due_provisional,
                 unmatched_reason=s.unmatched_reason,
                 node=s.node_code,
+                receipt=s.receipt,
             )
         else:
             return None
@@ -298,6 +311,7 @@ class Ingestor:
             duplicate=True,
             unmatched_reason=answer.unmatched_reason,
             node=answer.node,
+            receipt=answer.receipt,
         )
 
     def _request(self, item: Prepared, batch: _Batch) -> Accepted:
@@ -359,6 +373,8 @@ class Ingestor:
         in_reply_to: str | None = None,
         forwarded_from: str | None = None,
     ) -> tuple[dict[str, Any], Accepted]:
+        """The row to store and the answer to give; the envelope sealed, and a receipt signed
+        for what a sender submitted (a forwarded copy is the gateway's own: no receipt)."""
         route: Route = (
             Route(None, recipient, UNMATCHED_ADDRESS)
             if recipient == UNPARSED_ADDRESS
@@ -379,7 +395,6 @@ class Ingestor:
             "in_reply_to": in_reply_to,
             "forwarded_from": forwarded_from,
             "content_hash": digest,
-            "envelope": envelope.decode(),
             # plain str values: the database drivers adapt exact str fastest
             "state": state.value,
             "accepted_state": state.value,
@@ -394,6 +409,18 @@ class Ingestor:
             "event_date": None,
             "submitted_on_time": None,
         }
+        row.update(self._sealed_columns(message_id, envelope))
+        receipt = None
+        if self.receipts is not None and forwarded_from is None:
+            receipt = self.receipts.sign(
+                message_id=message_id,
+                envelope=envelope,
+                sender=sender,
+                recipient=recipient or None,
+                accepted_at=self.now,
+                due_at=deadline.due_at if deadline and routed else None,
+            )
+        row["receipt"] = receipt
         accepted = Accepted(
             message_id,
             state,
@@ -402,8 +429,38 @@ class Ingestor:
             bool(deadline and deadline.provisional),
             unmatched_reason=route.reason,
             node=route.node_code,
+            receipt=receipt,
         )
         return row, accepted
+
+    def _sealed_columns(self, message_id: str, envelope: bytes) -> dict[str, Any]:
+        if self.sealer is None:  # the benchmark's baseline only
+            return {
+                "envelope": envelope.decode(),
+                "sealed_envelope": None,
+                "data_key": None,
+                "kek_id": None,
+            }
+        sealed = self.sealer.seal(message_id, envelope)
+        return {
+            "envelope": None,
+            "sealed_envelope": sealed.ciphertext,
+            "data_key": sealed.data_key,
+            "kek_id": sealed.kek_id,
+        }
+
+    def _stored_envelope(self, stored: Stored) -> bytes:
+        if self.sealer is None:  # the benchmark's baseline only
+            assert stored.envelope is not None
+            return stored.envelope.encode()
+        return open_envelope(
+            self.sealer,
+            stored.message_id,
+            envelope=stored.envelope,
+            sealed_envelope=stored.sealed_envelope,
+            data_key=stored.data_key,
+            kek_id=stored.kek_id,
+        )
 
     def _reply(self, msg: AnyMessage, envelope: bytes, digest: str, batch: _Batch) -> Accepted:
         assert msg.in_reply_to is not None  # the reply models require it
@@ -515,7 +572,7 @@ class Ingestor:
         obligation under a new id (the sender stays the residence place that wrote it; its
         event date and whether it was submitted on time are the original's)."""
         new_id = str(uuid.uuid5(FORWARD_NAMESPACE, f"{original.message_id}:{new_code}"))
-        doc = orjson.loads(original.envelope)
+        doc = orjson.loads(self._stored_envelope(original))
         doc["message_id"] = new_id
         doc["recipient"] = new_code
         envelope = orjson.dumps(doc)
@@ -753,15 +810,40 @@ def requeued(session: Session, message_ids: Sequence[str]) -> None:
     repository.requeued(session, message_ids)
 
 
+@dataclass(frozen=True, slots=True)
+class Collected:
+    item: repository.InboxItem
+    envelope: bytes  # opened: the canonical JSON as accepted
+
+
 def collect_inbox(
-    session: Session, node_code: str, after: int, limit: int, now: datetime
-) -> list[repository.InboxItem]:
-    """A page of the node's inbox; the first collection of each is delivery by pull
-    (lifecycle.PULL), and the day counts as a day the node collected (日登陆)."""
+    session: Session, sealer: Sealer, node_code: str, after: int, limit: int, now: datetime
+) -> list[Collected]:
+    """A page of the node's inbox, opened; the first collection of each is delivery by pull
+    (lifecycle.PULL), and the day counts as a day the node collected (日登陆). The disclosure
+    is written to the audit log in the same transaction: if it cannot be, nothing is returned.
+    """
     items = repository.inbox(session, node_code, after, limit)
-    repository.mark_pulled(session, [i.message_id for i in items], now)
+    opened = [
+        Collected(
+            item,
+            open_envelope(
+                sealer,
+                item.message_id,
+                envelope=item.envelope,
+                sealed_envelope=item.sealed_envelope,
+                data_key=item.data_key,
+                kek_id=item.kek_id,
+            ),
+        )
+        for item in items
+    ]
+    ids = [i.message_id for i in items]
+    repository.mark_pulled(session, ids, now)
     repository.record_access(session, node_code, local_day(now), now)
-    return items
+    if ids:
+        audit.record(session, now, Actor("node", node_code), "inbox_pull", ids, "GET /api/v1/inbox")
+    return opened
 
 
 def acknowledge(session: Session, node_code: str, message_id: str, now: datetime) -> datetime:

@@ -54,6 +54,9 @@ def test_two_gateways_on_one_database_race_on_the_same_ids(
         for name in ("a", "b"):
             settings = Settings(
                 data_dir=tmp_path / name,
+                # one deployment: every process holds the same keys (docs/privacy.md)
+                keyring_file=tmp_path / "keys" / "keyring.toml",
+                receipt_keys_file=tmp_path / "keys" / "receipt-keys.toml",
                 database_url=database_url,
                 redis_url=redis_url,
                 token_cache_s=0,

@@ -158,13 +158,17 @@ def test_a_fault_in_one_item_fails_that_item_alone(harness: Harness, fault: str)
     secret = b"k" * 32
     other = [example("notification.pregnancy") for _ in range(3)]
     mine = [example("notification.pregnancy") for _ in range(3)]
-    clean = Ingestor(principal, runtime.routing(), runtime.reference(), gw.time.now(), secret)
+    keys = (runtime.sealer, runtime.receipts)
+    clean = Ingestor(
+        principal, runtime.routing(), runtime.reference(), gw.time.now(), secret, *keys
+    )
     faulty = _FailingIngestor(
         principal,
         runtime.routing(),
         runtime.reference(),
         gw.time.now(),
         secret,
+        *keys,
         fail=mine[1]["message_id"],
         fault=fault,
     )

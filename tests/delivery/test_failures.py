@@ -111,6 +111,8 @@ def gateway_cli(gw: Harness, monkeypatch: pytest.MonkeyPatch, *args: str) -> dic
     """Run `gateway …` as an operator would, against this gateway's database and Redis (the
     embedded Redis through its Unix socket), and return its JSON output."""
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
+    monkeypatch.setenv("GATEWAY_KEYRING_FILE", str(gw.runtime.sealer.keys.path))
+    monkeypatch.setenv("GATEWAY_RECEIPT_KEYS_FILE", str(gw.runtime.receipts.keys.path))
     monkeypatch.setenv("GATEWAY_REDIS_URL", gw.runtime.redis_url)
     result = runner.invoke(cli, list(args))
     assert result.exit_code == 0, result.output

@@ -160,6 +160,8 @@ def test_the_cli_shows_the_secret_the_worker_signs_with(
 ) -> None:
     settings = signing_gw.runtime.settings
     monkeypatch.setenv("GATEWAY_DATABASE_URL", settings.resolved_database_url())
+    monkeypatch.setenv("GATEWAY_KEYRING_FILE", str(signing_gw.runtime.sealer.keys.path))
+    monkeypatch.setenv("GATEWAY_RECEIPT_KEYS_FILE", str(signing_gw.runtime.receipts.keys.path))
     monkeypatch.setenv("GATEWAY_PUSH_SIGNING_KEY", KEY)
     residence = signing_gw.node("441900")
     with verifier(PLACEHOLDER) as county:
@@ -190,7 +192,11 @@ def _item(envelope: str) -> Claimed:
         endpoint="http://127.0.0.1:9/in",
         attempt_no=3,
         window_start=datetime.now(UTC),
-        envelope=envelope,
+        envelope=None,
+        sealed_envelope=None,
+        data_key=None,
+        kek_id=None,
+        body=envelope.encode("utf-8"),  # as the claim opened it
     )
 
 
@@ -293,6 +299,8 @@ def rotating(secrets: dict[str, str], uses: str) -> Iterator[Rotating]:
 def cli(gw: Harness, monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, Any]:
     """`gateway …` as the operator runs it, on this gateway's database and signing key."""
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
+    monkeypatch.setenv("GATEWAY_KEYRING_FILE", str(gw.runtime.sealer.keys.path))
+    monkeypatch.setenv("GATEWAY_RECEIPT_KEYS_FILE", str(gw.runtime.receipts.keys.path))
     monkeypatch.setenv("GATEWAY_PUSH_SIGNING_KEY", KEY)
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output

@@ -56,6 +56,8 @@ def test_serve_in_production_without_secrets_exits_2_naming_the_setting(tmp_path
     assert run.returncode == 2, run.stderr
     assert "GATEWAY_PUSH_SIGNING_KEY is not set" in run.stderr
     assert "GATEWAY_PERSON_KEY_SECRET is not set" in run.stderr
+    assert "GATEWAY_KEYRING_FILE is not set" in run.stderr
+    assert "GATEWAY_RECEIPT_KEYS_FILE is not set" in run.stderr
     assert "未配置" in run.stderr
     assert not secrets_path(tmp_path / "data").exists()  # nothing generated
     assert not (tmp_path / "data" / "redis").exists()  # nothing started
@@ -80,11 +82,29 @@ def test_serve_in_production_refuses_the_old_public_key_and_a_drill_clock(tmp_pa
     assert "GATEWAY_PERSON_KEY_SECRET" not in run.stderr  # that one is fine
 
 
+def _key_files(tmp_path: Path) -> dict[str, str]:
+    """The key files production reads, made as an operator makes them (gateway keys init)."""
+    env = {
+        "GATEWAY_KEYRING_FILE": str(tmp_path / "keys" / "keyring.toml"),
+        "GATEWAY_RECEIPT_KEYS_FILE": str(tmp_path / "keys" / "receipt-keys.toml"),
+    }
+    run = subprocess.run(
+        [GATEWAY, "keys", "init"],
+        env=_env(tmp_path, **SECRETS, **env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert run.returncode == 0, run.stderr
+    return env
+
+
 def test_serve_in_production_with_secrets_gets_past_the_check(tmp_path: Path) -> None:
     port = _free_port()
     proc = subprocess.Popen(
         [GATEWAY, "serve", "--port", str(port)],
-        env=_env(tmp_path, **SECRETS),
+        env=_env(tmp_path, **SECRETS, **_key_files(tmp_path)),
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

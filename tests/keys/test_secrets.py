@@ -111,6 +111,9 @@ def test_configured_secrets_come_from_env_or_a_file_and_no_repr_shows_them(
 
 
 def production(tmp_path: Path, **values: Any) -> Settings:
+    """Production settings; the key files named (their content is gateway.privacy's)."""
+    values.setdefault("keyring_file", tmp_path / "keys" / "keyring.toml")
+    values.setdefault("receipt_keys_file", tmp_path / "keys" / "receipt-keys.toml")
     return Settings(data_dir=tmp_path / "data", env="production", **values)
 
 
@@ -142,6 +145,15 @@ def production(tmp_path: Path, **values: Any) -> Settings:
                 "clock_start": "2026-11-23T09:00:00+08:00",
             },
             ["GATEWAY_CLOCK_START is set"],
+        ),
+        (
+            {
+                "push_signing_key": GOOD_PUSH,
+                "person_key_secret": GOOD_PERSON,
+                "keyring_file": None,
+                "receipt_keys_file": None,
+            },
+            ["GATEWAY_KEYRING_FILE is not set", "GATEWAY_RECEIPT_KEYS_FILE is not set"],
         ),
     ],
 )

@@ -74,6 +74,10 @@ def test_credentials_in_an_endpoint_are_neither_shown_nor_logged(
             assert attempt["endpoint"] == county.url  # scheme://host:port/path
 
         monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
+
+        monkeypatch.setenv("GATEWAY_KEYRING_FILE", str(gw.runtime.sealer.keys.path))
+
+        monkeypatch.setenv("GATEWAY_RECEIPT_KEYS_FILE", str(gw.runtime.receipts.keys.path))
         for command in (["node", "list"], ["node", "push-secret", "430582"]):
             shown = runner.invoke(app, command)
             assert shown.exit_code == 0, shown.output

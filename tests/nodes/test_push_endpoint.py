@@ -151,7 +151,9 @@ def _errors(output: object) -> set[tuple[str, str]]:
     return {(e["field"], e["rule"]) for e in output["errors"]}
 
 
-def test_the_cli_refuses_bad_endpoints_naming_the_rule(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_cli_refuses_bad_endpoints_naming_the_rule(
+    monkeypatch: pytest.MonkeyPatch, data_dir: Path
+) -> None:
     for url, rule in [
         ("http://127.0.0.1:99999/in", "url_port"),
         ("http://127.0.0.1:abc/in", "url_port"),
@@ -163,6 +165,9 @@ def test_the_cli_refuses_bad_endpoints_naming_the_rule(monkeypatch: pytest.Monke
     # production: loopback and the metadata address are refused, at add and at set-endpoint
     for name, value in {**SECRETS, "GATEWAY_ENV": "production"}.items():
         monkeypatch.setenv(name, value)
+    # the keys this database was encrypted with, now named as production names them
+    monkeypatch.setenv("GATEWAY_KEYRING_FILE", str(data_dir / "secrets" / "keyring.toml"))
+    monkeypatch.setenv("GATEWAY_RECEIPT_KEYS_FILE", str(data_dir / "secrets" / "receipt-keys.toml"))
     for url in ("http://127.0.0.1:8000/in", "http://169.254.169.254/latest/meta-data"):
         code, output = _cli("node", "add", "430582", "--name", "邵东", "--endpoint", url)
         assert code == 1 and _errors(output) == {("endpoint", "endpoint_network_refused")}

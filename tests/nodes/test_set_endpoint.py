@@ -26,6 +26,8 @@ ORIGIN = "430582"
 
 def cli(gw: Harness, monkeypatch: pytest.MonkeyPatch, *args: str) -> dict[str, Any]:
     monkeypatch.setenv("GATEWAY_DATABASE_URL", gw.runtime.settings.resolved_database_url())
+    monkeypatch.setenv("GATEWAY_KEYRING_FILE", str(gw.runtime.sealer.keys.path))
+    monkeypatch.setenv("GATEWAY_RECEIPT_KEYS_FILE", str(gw.runtime.receipts.keys.path))
     result = runner.invoke(app, list(args))
     assert result.exit_code == 0, result.output
     shown: dict[str, Any] = json.loads(result.stdout)

@@ -1,0 +1,1 @@
+"""Personal data at rest: envelope encryption, the keys, signed receipts, retention."""
