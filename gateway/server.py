@@ -15,6 +15,7 @@ from gateway.db.migrate import upgrade
 from gateway.embedded_redis import EmbeddedRedis, redis_client
 from gateway.keys.resolve import resolve_secrets
 from gateway.privacy.canary import check_keys
+from gateway.privacy.retention import rules as retention_rules
 from gateway.runtime import Runtime
 from gateway.settings import Settings
 from gateway.time_source import TimeSource
@@ -47,6 +48,7 @@ class Gateway:
         """Raises ConfigurationError (before anything is started) when the settings may not
         run: a secret missing or public in production, a drill clock in production."""
         self.settings = resolve_secrets(self.settings)
+        retention_rules(self.settings.retention_days)  # a bad rule stops the start, named
         url = self.settings.redis_url
         try:
             if not url:

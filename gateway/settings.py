@@ -72,6 +72,13 @@ class Settings(BaseSettings):
     keyring_file: Path | None = None
     receipt_keys_file: Path | None = None
 
+    # Retention of personal data (docs/privacy.md): days after a message was finished before its
+    # envelope is crypto-shredded, per "type:state" ("*" for any type); metadata stays for the
+    # figures. JSON, e.g. {"notification:closed": 1826, "*:returned": 365}. Empty: the defaults
+    # of gateway/privacy/retention.py (five years). Checked every retention_check_s.
+    retention_days: Annotated[dict[str, int], NoDecode] = Field(default_factory=dict)
+    retention_check_s: float = Field(default=3600.0, gt=0)
+
     # `gateway node rotate-push-secret`: how long pushes carry the old signature beside the new.
     push_secret_overlap_hours: float = Field(default=72.0, ge=0)
 
@@ -116,6 +123,13 @@ class Settings(BaseSettings):
                         if value is not None:
                             data[variable] = value
         return data
+
+    @field_validator("retention_days", mode="before")
+    @classmethod
+    def _retention(cls, value: Any) -> Any:
+        if isinstance(value, str):
+            value = json.loads(value) if value.strip() else {}
+        return value
 
     @field_validator("endpoint_allowed_networks", mode="before")
     @classmethod

@@ -25,10 +25,12 @@ from gateway.errors import problem_of
 from gateway.logs import get_logger
 from gateway.messages import endpoints as message_endpoints
 from gateway.messages.pipeline import Submissions
+from gateway.messages.retention import run_purges
 from gateway.messages.writer import GroupWriter
 from gateway.nodes.revocation import RevocationFollower
 from gateway.nodes.service import Principal
 from gateway.privacy import endpoints as privacy_endpoints
+from gateway.privacy.retention import rules as retention_rules
 from gateway.runtime import Runtime
 
 log = get_logger("gateway.api")
@@ -71,6 +73,17 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
             )
             await follower.subscribe()  # before serving; if Redis is away, run() retries
             follower_task = asyncio.create_task(follower.run(stop), name="token-revocations")
+        # personal data past its retention is purged (docs/privacy.md)
+        purge_task = asyncio.create_task(
+            run_purges(
+                runtime.sessions,
+                retention_rules(runtime.settings.retention_days),
+                runtime.time.now,
+                runtime.settings.retention_check_s,
+                stop,
+            ),
+            name="retention",
+        )
         worker_task = None
         if worker and queue is not None:
             client = http_client(
@@ -83,6 +96,7 @@ def create_app(runtime: Runtime, *, worker: bool = False) -> FastAPI:
         finally:
             writer.stop()  # finishes what is queued: nothing accepted is dropped
             stop.set()
+            await purge_task
             if worker_task is not None:
                 await worker_task
                 await client.aclose()

@@ -14,6 +14,7 @@ from gateway.cli import imports as imports_cli
 from gateway.cli import keys as keys_cli
 from gateway.cli import messages as messages_cli
 from gateway.cli import nodes as nodes_cli
+from gateway.cli import retention as retention_cli
 from gateway.cli import serve as serve_cli
 
 app = typer.Typer(
@@ -37,6 +38,7 @@ app.add_typer(divisions_cli.app, name="divisions")
 app.add_typer(client_cli.app, name="client")
 app.add_typer(keys_cli.app, name="keys")
 app.add_typer(audit_cli.app, name="audit")
+app.add_typer(retention_cli.app, name="retention")
 
 if __name__ == "__main__":  # pragma: no cover
     app()

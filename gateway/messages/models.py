@@ -14,10 +14,10 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Boolean, Column, Date, Index, LargeBinary, String, Table, Text, text
+from sqlalchemy import Boolean, Column, Date, Index, String, Table, Text, text
 from sqlmodel import Field, SQLModel
 
-from gateway.db.types import BigKey, UTCDateTime
+from gateway.db.types import BigKey, Bytes, UTCDateTime
 
 
 class MessageRow(SQLModel, table=True):
@@ -52,8 +52,8 @@ class MessageRow(SQLModel, table=True):
     forwarded_from: str | None = Field(default=None, sa_column=Column(String(36)))
     content_hash: str = Field(sa_column=Column(String(64), nullable=False))
     envelope: str | None = Field(default=None, sa_column=Column(Text))  # before 0005 only
-    sealed_envelope: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
-    data_key: bytes | None = Field(default=None, sa_column=Column(LargeBinary))
+    sealed_envelope: bytes | None = Field(default=None, sa_column=Column(Bytes))
+    data_key: bytes | None = Field(default=None, sa_column=Column(Bytes))
     kek_id: str | None = Field(default=None, sa_column=Column(String(40)))
     receipt: str | None = Field(default=None, sa_column=Column(Text))
     purged_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime))

@@ -421,3 +421,47 @@ def set_data_keys(session: Session, updates: Sequence[dict[str, Any]]) -> None:
     A row changed meanwhile (purged) is left alone."""
     if updates:
         session.connection().execute(_SET_DATA_KEY, list(updates))
+
+
+# -- retention (gateway.messages.retention) ------------------------------------------------
+
+
+def purgeable(
+    session: Session,
+    *,
+    message_type: str | None,
+    types: Sequence[str] | None,
+    state: str,
+    since: str,
+    before: datetime,
+    limit: int,
+) -> list[str]:
+    """Ids of messages in ``state`` finished (column ``since``) before ``before``, not yet
+    purged, whose obligation (if any) is not open."""
+    stmt = (
+        select(C.message_id)
+        .where(
+            C.state == state,
+            C[since] < before,
+            C.purged_at.is_(None),
+            C.response.not_in((lifecycle.Response.AWAITING, lifecycle.Response.OVERDUE)),
+        )
+        .limit(limit)
+    )
+    if message_type is not None:
+        stmt = stmt.where(C.type == message_type)
+    if types is not None:
+        stmt = stmt.where(C.type.in_(list(types)))
+    return [row[0] for row in session.connection().execute(stmt)]
+
+
+def purge(session: Session, message_ids: Sequence[str], now: datetime) -> int:
+    """Crypto-shred: the data key and the ciphertext go; every other column stays."""
+    if not message_ids:
+        return 0
+    result = session.connection().execute(
+        update(T)
+        .where(C.message_id.in_(list(message_ids)), C.purged_at.is_(None))
+        .values(data_key=None, sealed_envelope=None, envelope=None, kek_id=None, purged_at=now)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Column, LargeBinary, String, Table
+from sqlalchemy import Column, String, Table
 from sqlmodel import Field, SQLModel
 
-from gateway.db.types import UTCDateTime
+from gateway.db.types import Bytes, UTCDateTime
 
 
 class KekCanaryRow(SQLModel, table=True):
@@ -18,8 +18,8 @@ class KekCanaryRow(SQLModel, table=True):
     __tablename__ = "kek_canaries"
 
     kek_id: str = Field(sa_column=Column(String(40), primary_key=True))
-    data_key: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    sealed: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    data_key: bytes = Field(sa_column=Column(Bytes, nullable=False))
+    sealed: bytes = Field(sa_column=Column(Bytes, nullable=False))
     created_at: datetime = Field(sa_column=Column(UTCDateTime, nullable=False))
 
 
