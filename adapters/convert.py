@@ -35,9 +35,9 @@ from gateway.divisions.address import AddressMatch, parse_address
 from gateway.divisions.registry import DivisionRegistry
 from message_schemas import SCHEMA_VERSION
 from message_schemas.catalog import get_catalog
-from message_schemas.errors import FieldError
+from message_schemas.errors import FieldError, InvalidMessage
 from message_schemas.timezone import SHANGHAI
-from message_schemas.validate import message_errors
+from message_schemas.validate import validate_message
 
 # Fixed forever: changing it would give every already-imported row a new id.
 ID_NAMESPACE: Final = uuid.UUID("6f1c3d0e-5b7a-5e21-9a4c-0d8e2f7b1c35")
@@ -87,6 +87,7 @@ class Converted:
     body: bytes  # the message as JSON, validated
     derived: tuple[Derived, ...] = ()
     warnings: tuple[RowIssue, ...] = ()  # sent anyway, but the clerk should look
+    normal: bytes = b""  # the message as the gateway will store it (the receipt's digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -348,7 +349,19 @@ class Converter:
             own = self._event_field.get(category)
             if own is not None:  # it would have been the event date: not missing on its own
                 reported.add(f"body.details.{own}")
-        for error in message_errors(encoded, divisions=self.registry):
+        normal = b""
+        try:
+            # the form the gateway stores (e.g. a 15-digit ID number upgraded): its digest is
+            # the one the gateway's receipt signs
+            normal = (
+                validate_message(encoded, divisions=self.registry)
+                .model_dump_json(exclude_none=True)
+                .encode()
+            )
+            errors: list[FieldError] = []
+        except InvalidMessage as exc:
+            errors = exc.errors
+        for error in errors:
             if error.field in reported or _under(error.field, reported):
                 continue
             issues.append(self._issue(row, values, error))
@@ -368,7 +381,7 @@ class Converter:
                 )
         if issues:
             return Rejected(row, message_id, tuple(issues) + tuple(warnings))
-        return Converted(row, message_id, encoded, tuple(derived), tuple(warnings))
+        return Converted(row, message_id, encoded, tuple(derived), tuple(warnings), normal)
 
     def _issue(self, row: int, values: Mapping[str, str], error: FieldError) -> RowIssue:
         field = error.field

@@ -10,6 +10,7 @@ flight, which the next run sends again and the gateway answers as duplicates.
 from __future__ import annotations
 
 import hashlib
+import json
 import queue
 import threading
 import time
@@ -21,6 +22,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
+from adapters.client.receipts import envelope_sha256
 from adapters.convert import Converted, Converter, Rejected, chinese_part
 from adapters.errors import AdapterError
 from adapters.ledger import Entry, Ledger
@@ -199,6 +201,8 @@ class _Sender(threading.Thread):
                         result.get("recipient"),
                         result.get("due_at"),
                         now,
+                        envelope_sha256(json.loads(converted.normal or converted.body)),
+                        result.get("receipt"),
                     )
                 )
             else:

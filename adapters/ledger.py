@@ -24,9 +24,14 @@ CREATE TABLE IF NOT EXISTS sent (
     state TEXT NOT NULL,
     recipient TEXT,
     due_at TEXT,
-    accepted_at TEXT NOT NULL
+    accepted_at TEXT NOT NULL,
+    sha256 TEXT,
+    receipt TEXT
 )
 """
+# sha256: of the RFC 8785 form of the message as sent; receipt: the gateway's signed receipt
+# (PROTOCOL §8.7), the office's evidence of when it sent the row. Both added in version 2.
+_ADDED = (("sha256", "TEXT"), ("receipt", "TEXT"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,6 +44,8 @@ class Entry:
     recipient: str | None
     due_at: str | None
     accepted_at: str
+    sha256: str | None = None
+    receipt: str | None = None
 
 
 class Ledger:
@@ -47,6 +54,10 @@ class Ledger:
         self._db = sqlite3.connect(path, timeout=30.0, check_same_thread=False)
         self._db.execute("PRAGMA journal_mode=WAL")
         self._db.execute(_SCHEMA)
+        columns = {row[1] for row in self._db.execute("PRAGMA table_info(sent)")}
+        for name, kind in _ADDED:
+            if name not in columns:  # a ledger written before receipts existed
+                self._db.execute(f"ALTER TABLE sent ADD COLUMN {name} {kind}")
         self._db.commit()
 
     def __enter__(self) -> Ledger:
@@ -75,10 +86,12 @@ class Ledger:
     def record(self, entries: Iterable[Entry]) -> None:
         with self._db:
             self._db.executemany(
-                "INSERT INTO sent VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
+                "INSERT INTO sent (message_id, digest, source, row, state, recipient, due_at, "
+                "accepted_at, sha256, receipt) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) "
                 "ON CONFLICT(message_id) DO UPDATE SET digest = excluded.digest, "
                 "source = excluded.source, row = excluded.row, state = excluded.state, "
-                "recipient = excluded.recipient, due_at = excluded.due_at",
+                "recipient = excluded.recipient, due_at = excluded.due_at, "
+                "sha256 = excluded.sha256, receipt = COALESCE(excluded.receipt, sent.receipt)",
                 [
                     (
                         e.message_id,
@@ -89,10 +102,21 @@ class Ledger:
                         e.recipient,
                         e.due_at,
                         e.accepted_at,
+                        e.sha256,
+                        e.receipt,
                     )
                     for e in entries
                 ],
             )
+
+    def receipts(self) -> list[tuple[str, str | None, str | None]]:
+        """(message_id, sha256, receipt) of every row the gateway accepted."""
+        return [
+            (str(mid), sha, receipt)
+            for mid, sha, receipt in self._db.execute(
+                "SELECT message_id, sha256, receipt FROM sent ORDER BY accepted_at"
+            )
+        ]
 
     def count(self) -> int:
         return int(self._db.execute("SELECT count(*) FROM sent").fetchone()[0])

@@ -111,6 +111,10 @@ class GatewayApi:
         """GET /api/v1/inbox: {"messages": [...], "next_after": n}."""
         return self._call("GET", "/api/v1/inbox", params={"after": after, "limit": limit})
 
+    def jwks(self) -> dict[str, Any]:
+        """GET /.well-known/jwks.json: the keys that verify the gateway's receipts."""
+        return self._call("GET", "/.well-known/jwks.json")
+
     def ack(self, message_id: str) -> dict[str, Any]:
         """POST /api/v1/inbox/{id}/ack (idempotent)."""
         return self._call("POST", f"/api/v1/inbox/{message_id}/ack")

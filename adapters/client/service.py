@@ -22,6 +22,7 @@ from typing import Any
 
 from adapters.client import GatewayRefused, LocalStoreFailed
 from adapters.client.api import MAX_BATCH, GatewayApi
+from adapters.client.receipts import Checked, check, check_digest
 from adapters.client.store import ClientStore, StoredMessage
 from adapters.client.workbook import (
     ANSWER_COLUMNS,
@@ -47,6 +48,7 @@ from adapters.client.workbook import (
     write_report,
 )
 from adapters.entries import split_list
+from adapters.ledger import Ledger
 from gateway.calendar.clock import WorkingDayClock
 from gateway.calendar.service import load_clock
 from gateway.divisions.registry import load_registry
@@ -431,7 +433,11 @@ def answer(
             status = int(item.get("status", 0))
             if status == 202:
                 store.answer_result(
-                    envelope["message_id"], state="accepted", http_status=202, at=now
+                    envelope["message_id"],
+                    state="accepted",
+                    http_status=202,
+                    at=now,
+                    receipt=item.get("receipt"),
                 )
                 if item.get("duplicate"):
                     result.duplicates += 1
@@ -557,3 +563,39 @@ __all__ = [
     "reply_id",
     "status",
 ]
+
+
+@dataclass
+class ReceiptCheck:
+    verified: int = 0
+    missing: list[str] = field(default_factory=list)  # accepted before receipts existed
+    invalid: list[Checked] = field(default_factory=list)
+
+
+def verify_receipts(
+    store: ClientStore | None, api: GatewayApi, ledger: Ledger | None = None
+) -> ReceiptCheck:
+    """Check every stored receipt against the gateway's published keys: the answers in the
+    local store, and the rows of an import ledger when given."""
+    jwks = api.jwks()
+    result = ReceiptCheck()
+    # (message id, receipt, the envelope kept, or its canonical digest)
+    kept: list[tuple[str, str | None, Mapping[str, Any] | None, str]] = []
+    for sent, receipt in store.sent_receipts() if store is not None else []:
+        kept.append((str(sent.get("message_id")), receipt, sent, ""))
+    for message_id, sha256, receipt in ledger.receipts() if ledger is not None else []:
+        kept.append((message_id, receipt if sha256 else None, None, sha256 or ""))
+    for message_id, receipt, envelope, digest in kept:
+        if receipt is None:
+            result.missing.append(message_id)
+            continue
+        checked = (
+            check(receipt, envelope, jwks)
+            if envelope is not None
+            else check_digest(receipt, message_id, digest, jwks)
+        )
+        if checked.ok:
+            result.verified += 1
+        else:
+            result.invalid.append(checked)
+    return result

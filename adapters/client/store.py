@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 DEFAULT_FILE = "county.db"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: answers.receipt
 REQUEST_TYPES = ("notification", "query", "assist_request")
 
 ReceivedVia = Literal["pull", "push"]
@@ -170,6 +170,9 @@ class ClientStore:
             # FULL: a commit is on disk before we tell the gateway we have the message.
             self._conn.execute("PRAGMA synchronous=FULL")
             self._conn.executescript(_SCHEMA)
+            columns = {r["name"] for r in self._conn.execute("PRAGMA table_info(answers)")}
+            if "receipt" not in columns:  # a store written by version 1
+                self._conn.execute("ALTER TABLE answers ADD COLUMN receipt TEXT")
             self._conn.execute(f"PRAGMA user_version={SCHEMA_VERSION}")
             self._conn.commit()
 
@@ -347,6 +350,15 @@ class ClientStore:
 
     # --- answers sent ---------------------------------------------------------------------
 
+    def sent_receipts(self) -> list[tuple[dict[str, Any], str | None]]:
+        """Every answer the gateway accepted: (its envelope, its receipt or None)."""
+        with self._lock:
+            rows = self._conn.execute(
+                "SELECT envelope, receipt FROM answers WHERE status = 'accepted' "
+                "ORDER BY created_at"
+            ).fetchall()
+        return [(json.loads(r["envelope"]), r["receipt"]) for r in rows]
+
     def get_answer(self, answer_message_id: str) -> StoredAnswer | None:
         with self._lock:
             row = self._conn.execute(
@@ -389,8 +401,9 @@ class ClientStore:
         http_status: int | None,
         at: datetime,
         problem: Mapping[str, Any] | None = None,
+        receipt: str | None = None,
     ) -> None:
-        """What the gateway said to an answer sent."""
+        """What the gateway said to an answer sent (its signed receipt when accepted)."""
         with self._tx() as conn:
             row = conn.execute(
                 "SELECT request_id FROM answers WHERE answer_message_id = ?",
@@ -399,13 +412,14 @@ class ClientStore:
             if row is None:
                 return
             conn.execute(
-                "UPDATE answers SET status = ?, sent_at = ?, http_status = ?, problem = ? "
-                "WHERE answer_message_id = ?",
+                "UPDATE answers SET status = ?, sent_at = ?, http_status = ?, problem = ?, "
+                "receipt = COALESCE(?, receipt) WHERE answer_message_id = ?",
                 (
                     state,
                     _iso(at),
                     http_status,
                     json.dumps(problem, ensure_ascii=False) if problem is not None else None,
+                    receipt,
                     answer_message_id,
                 ),
             )

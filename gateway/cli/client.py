@@ -26,6 +26,7 @@ from adapters.client.api import GatewayApi
 from adapters.client.service import answer as answer_service
 from adapters.client.service import pull as pull_service
 from adapters.client.service import status as status_service
+from adapters.client.service import verify_receipts as verify_receipts_service
 from adapters.client.store import ClientStore
 from adapters.client.workbook import TYPE_LABELS
 from message_schemas.timezone import SHANGHAI
@@ -284,3 +285,44 @@ def receive(
         uvicorn.run(application, host=host, port=port, log_config=None, access_log=False)
     finally:
         store.close()
+
+
+@app.command(
+    "verify-receipts",
+    help="用网关公布的公钥核验本地保存的全部回执（证明何时发送、发送了什么）；"
+    "有无效回执时退出码 1。"
+    "Check every stored receipt against the gateway's published keys (evidence of what was "
+    "sent and when); exit 1 when one does not verify.",
+)
+def verify_receipts(
+    url: UrlOpt = DEFAULT_URL,
+    token: TokenOpt = None,
+    directory: DirOpt = DEFAULT_DIR,
+    ledger: Annotated[
+        Path | None,
+        typer.Option(
+            help="同时核验导入记录（导入记录.sqlite）中的回执 / also the receipts of an import "
+            "ledger",
+            exists=True,
+            dir_okay=False,
+        ),
+    ] = None,
+) -> None:
+    from adapters.ledger import Ledger
+
+    with _session(url, token, directory) as (store, api):
+        if ledger is None:
+            result = verify_receipts_service(store, api)
+        else:
+            with Ledger(ledger) as imported:
+                result = verify_receipts_service(store, api, imported)
+    _say(
+        f"回执核验：有效 {result.verified} 份，无效 {len(result.invalid)} 份，"
+        f"无回执（早于回执功能）{len(result.missing)} 份。",
+        f"Receipts: {result.verified} verified, {len(result.invalid)} invalid, "
+        f"{len(result.missing)} without a receipt (sent before receipts existed).",
+    )
+    for bad in result.invalid:
+        _say(f"  {bad.message_id}：{bad.reason}", f"  {bad.message_id}: {bad.reason}")
+    if result.invalid:
+        raise typer.Exit(1)

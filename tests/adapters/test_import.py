@@ -293,3 +293,28 @@ def test_cli_refuses_a_file_without_the_required_columns(tmp_path: Path) -> None
     assert run.exit_code == 2, run.output
     assert "姓名" in run.output and "户籍地址" in run.output
     assert "430582199005010025" not in run.output
+
+
+def test_the_ledger_keeps_each_rows_receipt_and_it_verifies(gw: Harness, tmp_path: Path) -> None:
+    """The office's evidence: every accepted row's receipt, checked against the JWKS with the
+    content digest of the row as sent; a receipt edited in the ledger fails."""
+    from adapters.client.service import verify_receipts
+
+    source = tmp_path / "export.csv"
+    source.write_bytes((GOLDEN / "export.gb18030.csv").read_bytes())
+    token = gw.token(RESIDENCE)
+    _import(gw, source, token, tmp_path / "ledger.sqlite")
+    with GatewayApi(gw.url, token) as api, Ledger(tmp_path / "ledger.sqlite") as book:
+        assert len(book.receipts()) == 10
+        checked = verify_receipts(None, api, book)
+        assert (checked.verified, checked.missing) == (10, []), checked.invalid
+        mid, _sha, receipt = book.receipts()[0]
+        assert receipt is not None
+        head, payload, _signature = receipt.split(".")
+        book._db.execute(  # a signature from another receipt: the check names this row
+            "UPDATE sent SET receipt = ? WHERE message_id = ?",
+            (f"{head}.{payload}.{book.receipts()[1][2].split('.')[2]}", mid),  # type: ignore[union-attr]
+        )
+        book._db.commit()
+        checked = verify_receipts(None, api, book)
+        assert checked.verified == 9 and [c.message_id for c in checked.invalid] == [mid]

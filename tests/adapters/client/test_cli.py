@@ -157,3 +157,36 @@ def test_the_receiver_body_cap_is_an_option(
     args = ["--dir", str(tmp_path), "--secret", secret]
     _receive(monkeypatch, [*args, "--max-body-bytes", str(small)], [((secret,), 413)])
     _receive(monkeypatch, args, [((secret,), 200)])
+
+
+def test_receipts_of_answers_are_kept_and_verify(gw: Harness, tmp_path: Path) -> None:
+    """The county keeps each answer's receipt and checks it against the gateway's JWKS; a
+    receipt or an envelope changed in the local store fails, naming the message."""
+    import sqlite3
+
+    token = gw.token(ORIGIN)
+    residence = gw.node("441900")
+    doc = example("notification.birth")
+    assert residence.post("/api/v1/messages", json=doc).status_code == 202
+    directory = tmp_path / "county"
+    common = ["--url", gw.url, "--token", token, "--dir", str(directory)]
+    assert runner.invoke(app, ["client", "pull", *common]).exit_code == 0
+    [workbook] = directory.glob("收件_*.xlsx")
+    filled = fill(
+        workbook, directory / "答复.xlsx", {doc["message_id"]: {"反馈结果": "已核实并记录"}}
+    )
+    answered = runner.invoke(app, ["client", "answer", str(filled), *common])
+    assert answered.exit_code == 0, answered.output
+
+    checked = runner.invoke(app, ["client", "verify-receipts", *common])
+    assert checked.exit_code == 0, checked.output
+    assert "有效 1 份，无效 0 份" in checked.output
+
+    with sqlite3.connect(directory / "county.db") as conn:  # "we answered earlier": edit it
+        (envelope,) = conn.execute("SELECT envelope FROM answers").fetchone()
+        changed = json.loads(envelope)
+        changed["created_at"] = "2026-11-20T09:00:00+08:00"
+        conn.execute("UPDATE answers SET envelope = ?", (json.dumps(changed),))
+    failed = runner.invoke(app, ["client", "verify-receipts", *common])
+    assert failed.exit_code == 1
+    assert "报文内容与回执不符" in failed.output and changed["message_id"] in failed.output
