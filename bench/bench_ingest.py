@@ -1,6 +1,7 @@
 """Batch ingest end to end against a raw insert of the same rows into the same database.
 
     python -m bench.bench_ingest [--messages 20000] [--backends sqlite,postgresql]
+                                 [--clients 1,4] [--repeat 3]
 
 Gateway path: for each batch of 1,000 messages, exactly what POST /api/v1/messages/batch does
 below HTTP — validate, authorise, idempotency look-up, route, deadline, store, commit.
@@ -15,7 +16,9 @@ import argparse
 import json
 import platform
 import sqlite3
+import statistics
 import time
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from sqlalchemy import MetaData, Table, select
@@ -41,14 +44,28 @@ class _Unprotected(Submissions):
         return protected
 
 
-def _gateway_ingest(runtime: Runtime, items: list[bytes], *, protected: bool = True) -> float:
+def _gateway_ingest(
+    runtime: Runtime, items: list[bytes], *, protected: bool = True, clients: int = 1
+) -> float:
+    """Seconds to ingest ``items`` in batches of 1,000; with ``clients`` > 1, that many
+    threads submit at once, as concurrent requests do in a server (each decides its batch in
+    its own thread; the writes take turns on the database)."""
     principal = Principal(RESIDENCE, RESIDENCE, "node")
     recorder = DirectRecorder(runtime)  # the pipeline's record step, without a server
     submissions = (Submissions if protected else _Unprotected)(runtime, recorder)
+    batches = [items[i : i + BATCH] for i in range(0, len(items), BATCH)]
+
+    def submit(share: list[list[bytes]]) -> None:
+        for batch in share:
+            results = recorder.record_now(*submissions.decide(principal, batch))
+            assert all(r.accepted is not None for r in results), "benchmark data must be valid"
+
     start = time.perf_counter()
-    for i in range(0, len(items), BATCH):
-        results = recorder.record_now(*submissions.decide(principal, items[i : i + BATCH]))
-        assert all(r.accepted is not None for r in results), "benchmark data must be valid"
+    if clients == 1:
+        submit(batches)
+    else:
+        with ThreadPoolExecutor(clients) as pool:
+            list(pool.map(submit, [batches[c::clients] for c in range(clients)]))
     return time.perf_counter() - start
 
 
@@ -103,12 +120,27 @@ def _raw_copy(runtime: Runtime, rows: list[tuple[Any, ...]], columns: list[str])
         raw.close()
 
 
-def run(backend: str, count: int) -> dict[str, Any]:
-    items = notifications(count)
-    with fresh_runtime(backend) as runtime:  # first, in its own database: without protection
-        plain_s = _gateway_ingest(runtime, items, protected=False)
+def _timed(backend: str, items: list[bytes], *, protected: bool, clients: int) -> float:
     with fresh_runtime(backend) as runtime:
-        gateway_s = _gateway_ingest(runtime, items)
+        runtime.receipts.pool.start()  # as a server does before it accepts requests
+        return _gateway_ingest(runtime, items, protected=protected, clients=clients)
+
+
+def run(backend: str, count: int, clients: int = 1, repeat: int = 3) -> dict[str, Any]:
+    """The gateway path with and without the privacy work, alternated ``repeat`` times each on
+    fresh databases (medians), then the raw baseline."""
+    items = notifications(count)
+    plain: list[float] = []
+    protected: list[float] = []
+    for i in range(repeat):
+        order = (False, True) if i % 2 == 0 else (True, False)
+        for flag in order:
+            (protected if flag else plain).append(
+                _timed(backend, items, protected=flag, clients=clients)
+            )
+    plain_s, gateway_s = statistics.median(plain), statistics.median(protected)
+    with fresh_runtime(backend) as runtime:
+        _gateway_ingest(runtime, items)
         twin, rows = _baseline_table(runtime)
         columns = [c.name for c in twin.columns]
         raw_s = (_raw_sqlite if backend == "sqlite" else _raw_copy)(runtime, rows, columns)
@@ -117,6 +149,7 @@ def run(backend: str, count: int) -> dict[str, Any]:
     return {
         "backend": backend,
         "messages": count,
+        "clients": clients,
         "gateway_msgs_per_s": round(gateway_rate),
         "raw_insert_rows_per_s": round(raw_rate),
         "ratio": round(gateway_rate / raw_rate, 3),
@@ -131,13 +164,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--messages", type=int, default=20_000)
     parser.add_argument("--backends", default="sqlite,postgresql")
+    parser.add_argument("--clients", default="1", help="comma-separated: threads submitting")
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     results = []
     for backend in args.backends.split(","):
         if backend == "postgresql" and not pg_available():
             print("skip postgresql: not reachable")
             continue
-        results.append(run(backend, args.messages))
+        for clients in (int(c) for c in args.clients.split(",")):
+            results.append(run(backend, args.messages, clients, args.repeat))
     print(json.dumps({"python": platform.python_version(), "results": results}, indent=2))
 
 

@@ -124,4 +124,5 @@ class Runtime:
             self._routing = None
 
     def close(self) -> None:
+        self.receipts.close()
         self.engine.dispose()

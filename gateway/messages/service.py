@@ -44,7 +44,13 @@ from gateway.messages.envelopes import open_envelope
 from gateway.messages.repository import Stored
 from gateway.nodes import repository as nodes_repository
 from gateway.nodes.service import Principal
-from gateway.privacy.receipts import ReceiptSigner
+from gateway.privacy.receipts import (
+    PendingReceipts,
+    Receipt,
+    ReceiptRef,
+    ReceiptSigner,
+    receipt_text,
+)
 from gateway.privacy.sealing import Sealer
 from gateway.reference import Reference
 from gateway.routing.table import UNMATCHED_ADDRESS, UNMATCHED_NO_NODE, Route, RoutingTable
@@ -70,7 +76,7 @@ class Accepted:
     duplicate: bool = False
     unmatched_reason: str | None = None
     node: str | None = None  # the node it was routed to (PROTOCOL §8.1)
-    receipt: str | None = None  # signed at acceptance (PROTOCOL §8.7)
+    receipt: Receipt = None  # signed at acceptance (PROTOCOL §8.7)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -82,7 +88,7 @@ class Accepted:
             "due_provisional": self.due_provisional,
             "duplicate": self.duplicate,
             "unmatched_reason": self.unmatched_reason,
-            "receipt": self.receipt,
+            "receipt": receipt_text(self.receipt),
         }
 
 
@@ -110,6 +116,11 @@ class Prepared:
     # notification was submitted within its window after the event.
     deadline: Deadline | None = None
     submitted_on_time: bool | None = None
+    # A request's recipient and its receipt, made here too: signing is the costliest step of
+    # ingest, and here it runs in the request's thread, beside the other requests, not in
+    # the one write transaction. (A reply's depends on what is stored: signed in decide.)
+    recipient: str | None = None
+    receipt: Receipt = None
 
 
 @dataclass(slots=True)
@@ -197,9 +208,11 @@ class Ingestor:
         and the writes, and whatever an item's content can make fail fails here, for it alone.
         """
         prepared = []
+        # a batch's receipts are signed by the helper process while the rest is decided
+        pending = self.receipts.batch(len(items)) if self.receipts is not None else None
         for index, raw in enumerate(items):
             try:
-                prepared.append(self._prepare_one(index, raw))
+                prepared.append(self._prepare_one(index, raw, pending))
             except Exception as exc:  # one item's surprise must not fail the others
                 log.error(
                     "submission item failed in preparation",
@@ -208,9 +221,13 @@ class Ingestor:
                 )
                 failed = ItemFailed("item could not be processed / 该报文处理失败")
                 prepared.append(Prepared(index, _raw_id(raw), None, b"", "", failed))
+        if pending is not None:
+            pending.flush()
         return prepared
 
-    def _prepare_one(self, index: int, raw: bytes | MessageInvalid) -> Prepared:
+    def _prepare_one(
+        self, index: int, raw: bytes | MessageInvalid, pending: PendingReceipts | None = None
+    ) -> Prepared:
         if isinstance(raw, MessageInvalid):  # refused while the request body was read
             return Prepared(index, None, None, b"", "", raw)
         try:
@@ -241,7 +258,44 @@ class Ingestor:
                 ],
             )
             return Prepared(index, mid, None, b"", "", error)
-        return Prepared(index, mid, msg, envelope, digest, None, deadline, on_time)
+        recipient = self._recipient(msg)
+        receipt: Receipt = None
+        if recipient is not None and self.receipts is not None:
+            routed = self._route(recipient).node_code is not None
+            fields: dict[str, Any] = {
+                "message_id": mid,
+                "envelope": envelope,
+                "sender": msg.sender,
+                "recipient": recipient or None,
+                "accepted_at": self.now,
+                "due_at": deadline.due_at if routed else None,
+            }
+            if pending is None:
+                receipt = self.receipts.sign(**fields)
+            else:
+                receipt = pending.add(self.receipts.fields(**fields))
+        return Prepared(
+            index, mid, msg, envelope, digest, None, deadline, on_time, recipient, receipt
+        )
+
+    def _recipient(self, msg: AnyMessage) -> str | None:
+        """Where a request goes: its recipient, else the household code, else the household
+        address when it names a county clearly enough (UNPARSED_ADDRESS when it does not: the
+        message waits in the unmatched queue for a person); None when there is nothing."""
+        assert msg.subject is not None  # the request models require a subject
+        recipient = msg.recipient or msg.subject.hukou_code
+        if recipient is None and msg.subject.hukou_address:
+            match = parse_address(msg.subject.hukou_address, self.reference.registry)
+            if match.code is not None and match.confidence >= CONFIDENCE_MIN:
+                recipient = match.code
+            else:
+                recipient = UNPARSED_ADDRESS
+        return recipient
+
+    def _route(self, recipient: str) -> Route:
+        if recipient == UNPARSED_ADDRESS:
+            return Route(None, recipient, UNMATCHED_ADDRESS)
+        return self.routing.route(recipient)
 
     # -- decisions ----------------------------------------------------------------------
     def _authorise_sender(self, msg: AnyMessage) -> GatewayError | None:
@@ -316,16 +370,8 @@ class Ingestor:
 
     def _request(self, item: Prepared, batch: _Batch) -> Accepted:
         msg, envelope, digest = item.msg, item.envelope, item.digest
-        assert msg is not None and msg.subject is not None  # the models require a subject
-        recipient = msg.recipient or msg.subject.hukou_code
-        if recipient is None and msg.subject.hukou_address:
-            # No code at all: the household address decides, when it names a county clearly
-            # enough; otherwise the message waits in the unmatched queue for a person.
-            match = parse_address(msg.subject.hukou_address, self.reference.registry)
-            if match.code is not None and match.confidence >= CONFIDENCE_MIN:
-                recipient = match.code
-            else:
-                recipient = UNPARSED_ADDRESS
+        assert msg is not None
+        recipient = item.recipient
         if recipient is None:
             raise MessageInvalid(
                 "recipient unknown / 无法确定接收地",
@@ -348,6 +394,7 @@ class Ingestor:
             digest=digest,
             deadline=item.deadline,
             person_key=self._person_key(msg),
+            receipt=item.receipt,
         )
         if isinstance(msg, Notification):
             row["event_date"] = msg.body.event_date
@@ -372,19 +419,16 @@ class Ingestor:
         person_key: str | None,
         in_reply_to: str | None = None,
         forwarded_from: str | None = None,
+        receipt: Receipt = None,
     ) -> tuple[dict[str, Any], Accepted]:
         """The row to store and the answer to give; the envelope sealed, and a receipt signed
         for what a sender submitted (a forwarded copy is the gateway's own: no receipt)."""
-        route: Route = (
-            Route(None, recipient, UNMATCHED_ADDRESS)
-            if recipient == UNPARSED_ADDRESS
-            else self.routing.route(recipient)
-        )
+        route = self._route(recipient)
         routed = route.node_code is not None
         if not routed:
             deadline = None  # no obligation runs before the message reaches an inbox
         state = lifecycle.initial_state(routed)
-        row = {
+        row: dict[str, Any] = {
             "message_id": message_id,
             "type": message_type,
             "kind": kind,
@@ -410,8 +454,7 @@ class Ingestor:
             "submitted_on_time": None,
         }
         row.update(self._sealed_columns(message_id, envelope))
-        receipt = None
-        if self.receipts is not None and forwarded_from is None:
+        if receipt is None and self.receipts is not None and forwarded_from is None:
             receipt = self.receipts.sign(
                 message_id=message_id,
                 envelope=envelope,
@@ -638,6 +681,9 @@ def record_group(
                 failed = ItemFailed("item could not be processed / 该报文处理失败")
                 results.append(ItemResult(item.index, item.message_id, error=failed))
         out.append(results)
+    for row in batch.rows:  # the batch's receipts, back from the signing helper
+        if isinstance(row["receipt"], ReceiptRef):
+            row["receipt"] = row["receipt"].value
     repository.insert_messages(session, batch.rows)
     outbox.add_to_outbox(session, batch.push)
     repository.record_answers(session, batch.answers)

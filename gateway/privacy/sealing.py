@@ -13,6 +13,7 @@ good (crypto-shredding, gateway.privacy.retention).
 from __future__ import annotations
 
 import os
+import threading
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -26,6 +27,8 @@ NONCE_BYTES = 12
 DATA_KEY_BYTES = 32
 _ENVELOPE_AAD = b"gateway/envelope/v1\x00"
 _DATA_KEY_AAD = b"gateway/data-key/v1\x00"
+_FRESH = DATA_KEY_BYTES + 2 * NONCE_BYTES  # a data key and two nonces per message
+_FRESH_BLOCK = 1024  # messages served by one read of the kernel's random source
 CANARY_ID = "canary"
 CANARY_TEXT = b"gateway key canary / \xe5\xaf\x86\xe9\x92\xa5\xe6\xa0\xa1\xe9\xaa\x8c"
 
@@ -43,6 +46,9 @@ class Sealer:
     def __init__(self, keys: KeySet) -> None:
         self.keys = keys
         self._wrappers: dict[str, AESGCM] = {}
+        self._random_lock = threading.Lock()
+        self._random = b""
+        self._random_at = 0
 
     def _wrapper(self, kek_id: str) -> AESGCM:
         wrapper = self._wrappers.get(kek_id)
@@ -50,15 +56,29 @@ class Sealer:
             wrapper = self._wrappers[kek_id] = AESGCM(self.keys.get(kek_id).key)
         return wrapper
 
+    def _fresh(self) -> bytes:
+        """A data key and two nonces from the kernel's CSPRNG, taken from a block read for
+        many messages at once: os.urandom lets go of the interpreter lock, and each time the
+        process's other threads took it, the seal waited for it back (measured 11 µs a call
+        inside ingest against 0.5 µs alone). Each byte is used once."""
+        with self._random_lock:
+            if self._random_at + _FRESH > len(self._random):
+                self._random, self._random_at = os.urandom(_FRESH * _FRESH_BLOCK), 0
+            start = self._random_at
+            self._random_at += _FRESH
+            return self._random[start : start + _FRESH]
+
     def seal(self, message_id: str, plaintext: bytes) -> Sealed:
         kek_id = self.keys.active().id
-        data_key = os.urandom(DATA_KEY_BYTES)
+        fresh = self._fresh()
+        data_key = fresh[:DATA_KEY_BYTES]
+        nonce = fresh[DATA_KEY_BYTES : DATA_KEY_BYTES + NONCE_BYTES]
+        wrap_nonce = fresh[DATA_KEY_BYTES + NONCE_BYTES :]
         mid = message_id.encode()
-        nonce = os.urandom(NONCE_BYTES)
-        ciphertext = (
-            FORMAT_V1 + nonce + AESGCM(data_key).encrypt(nonce, plaintext, _ENVELOPE_AAD + mid)
+        body = AESGCM(data_key).encrypt(nonce, plaintext, _ENVELOPE_AAD + mid)
+        return Sealed(
+            kek_id, self._wrap(kek_id, mid, data_key, wrap_nonce), FORMAT_V1 + nonce + body
         )
-        return Sealed(kek_id, self._wrap(kek_id, mid, data_key), ciphertext)
 
     def open(self, message_id: str, sealed: Sealed) -> bytes:
         mid = message_id.encode()
@@ -83,8 +103,8 @@ class Sealer:
         active = self.keys.active().id
         return active, self._wrap(active, mid, plain)
 
-    def _wrap(self, kek_id: str, mid: bytes, data_key: bytes) -> bytes:
-        nonce = os.urandom(NONCE_BYTES)
+    def _wrap(self, kek_id: str, mid: bytes, data_key: bytes, nonce: bytes | None = None) -> bytes:
+        nonce = nonce or os.urandom(NONCE_BYTES)
         return nonce + self._wrapper(kek_id).encrypt(nonce, data_key, _DATA_KEY_AAD + mid)
 
     def _unwrap(self, kek_id: str, mid: bytes, wrapped: bytes, message_id: str) -> bytes:

@@ -27,6 +27,13 @@ from gateway.settings import Settings
 from tests.api.conftest import Harness, example
 
 runner = CliRunner()
+# a message row as a database from before encryption (revision 0004) holds it
+PLAINTEXT_ROW = text(
+    "INSERT INTO messages (message_id, type, sender, sender_node, content_hash, envelope,"
+    " state, accepted_state, delivery, response, accepted_at, due_provisional) VALUES (:id,"
+    " 'notification', '441900', '441900', 'h', :env, 'routed', 'routed', 'pending', 'awaiting',"
+    " :at, 0)"
+)
 
 
 def _sealer(tmp_path: Path, name: str = "keyring.toml") -> Sealer:
@@ -94,12 +101,7 @@ def test_migration_seals_plaintext_rows_and_leaves_no_trace(tmp_path: Path) -> N
                     {"message_id": f"m{i}", "subject": {"name": name}}, ensure_ascii=False
                 )
                 conn.execute(
-                    text(
-                        "INSERT INTO messages (message_id, type, sender, sender_node, content_hash,"
-                        " envelope, state, accepted_state, delivery, response, accepted_at,"
-                        " due_provisional) VALUES (:id, 'notification', '441900', '441900', 'h',"
-                        " :env, 'routed', 'routed', 'pending', 'awaiting', :at, 0)"
-                    ),
+                    PLAINTEXT_ROW,
                     {"id": f"m{i}", "env": envelope, "at": now},
                 )
         assert name.encode() in path.read_bytes() + path.with_name("old.db-wal").read_bytes()
@@ -130,3 +132,68 @@ def test_serve_in_a_fresh_data_dir_creates_private_key_files(tmp_path: Path) -> 
             assert path.parent.stat().st_mode & 0o777 == 0o700
     finally:
         runtime.close()
+
+
+def test_migration_killed_half_way_resumes_and_loses_nothing(tmp_path: Path) -> None:
+    """`gateway db upgrade` sealing plaintext rows is SIGKILLed after some batches; the next
+    run seals the rest, and every row opens to what it held."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    path = tmp_path / "old.db"
+    url = f"sqlite:///{path}"
+    engine = make_engine(url)
+    rows = 30_000
+    try:
+        upgrade(engine, "0004")
+        at = datetime(2026, 11, 23, 2, 0, tzinfo=UTC).replace(tzinfo=None)
+        with engine.begin() as conn:
+            conn.execute(
+                PLAINTEXT_ROW,
+                [
+                    {"id": f"m{i:06d}", "env": json.dumps({"message_id": f"m{i:06d}"}), "at": at}
+                    for i in range(rows)
+                ],
+            )
+        env = {
+            **os.environ,
+            "GATEWAY_DATABASE_URL": url,
+            "GATEWAY_DATA_DIR": str(tmp_path / "data"),
+        }
+        gateway = str(Path(sys.executable).with_name("gateway"))
+        proc = subprocess.Popen([gateway, "db", "upgrade"], env=env, stdout=subprocess.DEVNULL)
+        sealed = 0
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and proc.poll() is None:
+            with engine.connect() as conn:
+                sealed = conn.execute(
+                    text("SELECT count(*) FROM messages WHERE sealed_envelope IS NOT NULL")
+                ).scalar_one()
+            if sealed >= 2000:
+                break
+            time.sleep(0.01)
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(timeout=30)
+        with engine.connect() as conn:
+            sealed = conn.execute(
+                text("SELECT count(*) FROM messages WHERE sealed_envelope IS NOT NULL")
+            ).scalar_one()
+            version = conn.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+        assert 0 < sealed < rows, sealed  # killed half-way
+        assert version == "0004"
+        done = subprocess.run([gateway, "db", "upgrade"], env=env, capture_output=True, timeout=300)
+        assert done.returncode == 0, done.stderr
+        sealer = Sealer(KeySet(tmp_path / "data" / "secrets" / "keyring.toml"))
+        with engine.connect() as conn:
+            stored = conn.execute(
+                text("SELECT message_id, envelope, sealed_envelope, data_key, kek_id FROM messages")
+            ).all()
+        assert len(stored) == rows and all(r.envelope is None for r in stored)
+        for r in stored:
+            opened = sealer.open(r.message_id, Sealed(r.kek_id, r.data_key, r.sealed_envelope))
+            assert json.loads(opened) == {"message_id": r.message_id}
+    finally:
+        engine.dispose()

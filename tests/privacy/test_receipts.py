@@ -104,3 +104,34 @@ def test_the_canonical_form_is_rfc8785_for_any_text(doc: dict[str, Any]) -> None
     """Any string content (control characters, U+2028, astral planes) under ASCII keys, as the
     standard's models allow."""
     assert canonical_json(json.dumps(doc).encode()) == rfc8785.dumps(doc)
+
+
+def test_a_batch_signed_by_the_helper_and_after_it_died(gw: Harness) -> None:
+    """A batch's receipts come from the signing helper process; kill it and the next batch's
+    receipts are made in the gateway's process: every one still verifies."""
+    import os
+    import signal
+
+    from gateway.privacy.signing import MIN_BATCH
+
+    residence = gw.node("441900")
+    gw.token("430582")
+    pool = gw.runtime.receipts.pool
+    if not pool.enabled:
+        pytest.skip("one CPU: no helper process")
+    jwks = gw.client(None).get("/.well-known/jwks.json").json()
+    for round_ in range(2):
+        batch = [example("notification.birth") for _ in range(MIN_BATCH + 8)]
+        answer = residence.post("/api/v1/messages/batch", json={"messages": batch}).json()
+        assert answer["accepted"] == len(batch), answer
+        for item, sent in zip(answer["results"], batch, strict=True):
+            payload = _verify(item["receipt"], jwks)
+            assert payload["message_id"] == sent["message_id"]
+        if round_ == 0:
+            helper = pool._pool
+            assert helper is not None  # the first batch started it
+            for pid in list(helper._processes):  # type: ignore[attr-defined]
+                os.kill(pid, signal.SIGKILL)
+    # the duplicate of a batch item gets the receipt stored for it
+    again = residence.post("/api/v1/messages", json=batch[0]).json()
+    assert again["duplicate"] and again["receipt"] == answer["results"][0]["receipt"]
