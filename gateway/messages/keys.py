@@ -46,12 +46,15 @@ def rewrap(
             if settle_s <= 0:
                 break
             time.sleep(settle_s)
+        after = 0  # each pass walks the table once, in seq order
         while True:
-            older = [k.id for k in sealer.keys.all() if k.id != active]
+            older = {k.id for k in sealer.keys.all() if k.id != active}
             with sessions() as session:
-                batch = repository.wrapped_under(session, older, BATCH)
-                if not batch:
+                page = repository.data_keys_after(session, after, BATCH)
+                if not page:
                     break
+                after = page[-1].seq
+                batch = [w for w in page if w.kek_id in older]
                 updates = []
                 for wrapped in batch:
                     new_kek, new_key = sealer.rewrap(
@@ -59,7 +62,7 @@ def rewrap(
                     )
                     updates.append(
                         {
-                            "b_id": wrapped.message_id,
+                            "b_seq": wrapped.seq,
                             "b_old": wrapped.kek_id,
                             "b_new": new_kek,
                             "b_key": new_key,

@@ -11,7 +11,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import bindparam, case, func, insert, select, update
+from sqlalchemy import (
+    bindparam,
+    case,
+    func,
+    insert,
+    select,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -392,18 +399,22 @@ def kek_counts(session: Session) -> dict[str | None, int]:
 
 @dataclass(frozen=True, slots=True)
 class WrappedKey:
+    seq: int
     message_id: str
     kek_id: str
     data_key: bytes
 
 
-def wrapped_under(session: Session, kek_ids: Sequence[str], limit: int) -> list[WrappedKey]:
-    """Up to ``limit`` data keys wrapped by one of ``kek_ids`` (the index on kek_id finds them)."""
-    if not kek_ids:
-        return []
+def data_keys_after(session: Session, after: int, limit: int) -> list[WrappedKey]:
+    """The next ``limit`` wrapped data keys in ``seq`` order after ``after``, whatever key
+    wraps them (the caller skips those already under the active one). A walk along the
+    primary key costs the same for every batch: selecting by kek_id made PostgreSQL choose
+    the kek_id index and sort all the rows still under the old key, batch after batch
+    (1,581 rows/s over a million rows)."""
     stmt = (
-        select(C.message_id, C.kek_id, C.data_key)
-        .where(C.kek_id.in_(list(kek_ids)), C.data_key.is_not(None))
+        select(C.seq, C.message_id, C.kek_id, C.data_key)
+        .where(C.seq > after, C.data_key.is_not(None))
+        .order_by(C.seq)
         .limit(limit)
     )
     return [WrappedKey(*row) for row in session.connection().execute(stmt)]
@@ -411,14 +422,14 @@ def wrapped_under(session: Session, kek_ids: Sequence[str], limit: int) -> list[
 
 _SET_DATA_KEY = (
     update(T)
-    .where(C.message_id == bindparam("b_id"), C.kek_id == bindparam("b_old"))
+    .where(C.seq == bindparam("b_seq"), C.kek_id == bindparam("b_old"))
     .values(kek_id=bindparam("b_new"), data_key=bindparam("b_key"))
 )
 
 
 def set_data_keys(session: Session, updates: Sequence[dict[str, Any]]) -> None:
-    """Re-wrapped data keys: each dict has b_id, b_old (the key it was under), b_new, b_key.
-    A row changed meanwhile (purged) is left alone."""
+    """Re-wrapped data keys: each dict has b_id, b_seq, b_old (the key it was under), b_new,
+    b_key. A row changed meanwhile (purged) is left alone."""
     if updates:
         session.connection().execute(_SET_DATA_KEY, list(updates))
 
