@@ -85,9 +85,9 @@ class Converted:
     row: int
     message_id: str
     body: bytes  # the message as JSON, validated
+    normal: bytes  # the message as the gateway will store it (its receipt's digest is of it)
     derived: tuple[Derived, ...] = ()
     warnings: tuple[RowIssue, ...] = ()  # sent anyway, but the clerk should look
-    normal: bytes = b""  # the message as the gateway will store it (the receipt's digest)
 
 
 @dataclass(frozen=True, slots=True)
@@ -381,7 +381,7 @@ class Converter:
                 )
         if issues:
             return Rejected(row, message_id, tuple(issues) + tuple(warnings))
-        return Converted(row, message_id, encoded, tuple(derived), tuple(warnings), normal)
+        return Converted(row, message_id, encoded, normal, tuple(derived), tuple(warnings))
 
     def _issue(self, row: int, values: Mapping[str, str], error: FieldError) -> RowIssue:
         field = error.field

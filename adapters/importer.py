@@ -10,7 +10,6 @@ flight, which the next run sends again and the gateway answers as duplicates.
 from __future__ import annotations
 
 import hashlib
-import json
 import queue
 import threading
 import time
@@ -22,7 +21,6 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Protocol
 
-from adapters.client.receipts import envelope_sha256
 from adapters.convert import Converted, Converter, Rejected, chinese_part
 from adapters.errors import AdapterError
 from adapters.ledger import Entry, Ledger
@@ -30,6 +28,7 @@ from adapters.profiles import Profile
 from adapters.readers import open_records
 from adapters.report import ReportWriter, RowIssue
 from gateway.divisions.registry import DivisionRegistry
+from message_schemas.canonical import canonical_sha256
 from message_schemas.timezone import SHANGHAI
 
 BATCH_SIZE = 500
@@ -201,7 +200,7 @@ class _Sender(threading.Thread):
                         result.get("recipient"),
                         result.get("due_at"),
                         now,
-                        envelope_sha256(json.loads(converted.normal or converted.body)),
+                        canonical_sha256(converted.normal),
                         result.get("receipt"),
                     )
                 )

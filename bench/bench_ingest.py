@@ -23,7 +23,7 @@ from typing import Any
 
 from sqlalchemy import MetaData, Table, select
 
-from bench.common import RESIDENCE, fresh_runtime, notifications, pg_available
+from bench.common import RESIDENCE, fresh_runtime, notifications, reachable_backends
 from gateway.messages.models import MESSAGES
 from gateway.messages.pipeline import DirectRecorder, Submissions
 from gateway.messages.service import Ingestor
@@ -168,10 +168,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     results = []
-    for backend in args.backends.split(","):
-        if backend == "postgresql" and not pg_available():
-            print("skip postgresql: not reachable")
-            continue
+    for backend in reachable_backends(args.backends):
         for clients in (int(c) for c in args.clients.split(",")):
             results.append(run(backend, args.messages, clients, args.repeat))
     print(json.dumps({"python": platform.python_version(), "results": results}, indent=2))

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
-from bench.common import RESIDENCE, fresh_runtime, notifications, pg_available
+from bench.common import RESIDENCE, fresh_runtime, notifications, reachable_backends
 from gateway.messages import repository
 from gateway.messages.keys import rewrap
 from gateway.messages.models import MESSAGES
@@ -137,10 +137,7 @@ def main() -> None:
     parser.add_argument("--before-s", type=float, default=5.0)
     args = parser.parse_args()
     results = []
-    for backend in args.backends.split(","):
-        if backend == "postgresql" and not pg_available():
-            print("skip postgresql: not reachable")
-            continue
+    for backend in reachable_backends(args.backends):
         results.append(run(backend, args.rows, args.before_s))
     print(json.dumps({"python": platform.python_version(), "results": results}, indent=2))
 

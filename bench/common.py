@@ -47,6 +47,18 @@ def pg_available() -> bool:
     return True
 
 
+def reachable_backends(names: str) -> list[str]:
+    """The comma-separated backends that can run here (PostgreSQL skipped, and said, when it
+    cannot be reached)."""
+    out = []
+    for backend in names.split(","):
+        if backend == "postgresql" and not pg_available():
+            print("skip postgresql: not reachable")
+            continue
+        out.append(backend)
+    return out
+
+
 @contextmanager
 def fresh_runtime(backend: str) -> Iterator[Runtime]:
     """A migrated, empty database (SQLite file in a temp dir, or a fresh PostgreSQL schema)

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import base64
 import binascii
-import hashlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -21,26 +20,11 @@ from typing import Any
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
+from message_schemas.canonical import canonical_sha256, without_nulls
+
 
 def _b64(text: str) -> bytes:
     return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-
-
-def canonical(envelope: Mapping[str, Any]) -> bytes:
-    """RFC 8785 form of an envelope as the standard writes it: ASCII member names sorted, no
-    insignificant space, strings in UTF-8; members that are null are absent (the gateway
-    stores an envelope without them, and the standard treats null and absent alike)."""
-
-    def drop_nulls(value: Any) -> Any:
-        if isinstance(value, dict):
-            return {k: drop_nulls(v) for k, v in value.items() if v is not None}
-        if isinstance(value, list):
-            return [drop_nulls(v) for v in value]
-        return value
-
-    return json.dumps(
-        drop_nulls(envelope), ensure_ascii=False, sort_keys=True, separators=(",", ":")
-    ).encode("utf-8")
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +36,8 @@ class Checked:
 
 
 def envelope_sha256(envelope: Mapping[str, Any]) -> str:
-    return hashlib.sha256(canonical(envelope)).hexdigest()
+    """SHA-256 of the envelope's canonical form, as the gateway stored it: without nulls."""
+    return canonical_sha256(without_nulls(dict(envelope)))
 
 
 def check(receipt: str, envelope: Mapping[str, Any], jwks: Mapping[str, Any]) -> Checked:

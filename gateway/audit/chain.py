@@ -13,6 +13,7 @@ database's single write lock, and then reads the entry before its own.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -44,18 +45,16 @@ def entry_hash(prev_hash: str, fields: dict[str, Any]) -> str:
     return hashlib.sha256(prev_hash.encode("ascii") + b"\n" + body).hexdigest()
 
 
-def _fields(seq: int, row: Any) -> dict[str, Any]:
-    at: datetime = row["at"] if isinstance(row, dict) else row.at
-    get = row.__getitem__ if isinstance(row, dict) else lambda k: getattr(row, k)
+def _fields(seq: int, row: Mapping[str, Any]) -> dict[str, Any]:
+    """What an entry's hash covers (a row's mapping, or the values about to be inserted)."""
+    at: datetime = row["at"]
     return {
         "seq": seq,
         "at": at.astimezone(UTC).isoformat(timespec="microseconds"),
-        "actor_kind": get("actor_kind"),
-        "actor": get("actor"),
-        "action": get("action"),
-        "message_ids": get("message_ids"),
-        "count": get("count"),
-        "detail": get("detail"),
+        **{
+            name: row[name]
+            for name in ("actor_kind", "actor", "action", "message_ids", "count", "detail")
+        },
     }
 
 
@@ -116,7 +115,7 @@ def verify(session: Session) -> Verdict:
             return Verdict(
                 False, count, row.seq, "prev_hash does not match the entry before / 与前一条不衔接"
             )
-        if entry_hash(prev, _fields(row.seq, row)) != row.entry_hash:
+        if entry_hash(prev, _fields(row.seq, row._mapping)) != row.entry_hash:
             return Verdict(
                 False, count, row.seq, "entry_hash does not match its fields (edited) / 内容被改动"
             )

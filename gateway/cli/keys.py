@@ -25,16 +25,10 @@ app = typer.Typer(
 def init() -> None:
     from gateway.cli.common import print_json, refuse
     from gateway.errors import ConfigurationError
-    from gateway.privacy.keys import KeyPaths, init_files
+    from gateway.privacy.keys import init_files, key_paths
     from gateway.settings import get_settings
 
-    settings = get_settings()
-    base = settings.data_dir / "secrets"
-    paths = KeyPaths(
-        keyring=settings.keyring_file or base / "keyring.toml",
-        receipts=settings.receipt_keys_file or base / "receipt-keys.toml",
-        generated=False,
-    )
+    paths = key_paths(get_settings())
     try:
         written = init_files(paths)
     except (OSError, ConfigurationError) as exc:

@@ -184,14 +184,7 @@ class DeliveryWorker:
         return result
 
     def _opened(self, item: Claimed) -> Claimed:
-        body = open_envelope(
-            self.runtime.sealer,
-            item.message_id,
-            envelope=item.envelope,
-            sealed_envelope=item.sealed_envelope,
-            data_key=item.data_key,
-            kek_id=item.kek_id,
-        )
+        body = open_envelope(self.runtime.sealer, item)
         return dataclasses.replace(item, body=body, envelope=None, sealed_envelope=None)
 
     def _record(self, outcomes: Sequence[Outcome]) -> None:

@@ -120,6 +120,7 @@ class Prepared:
     # ingest, and here it runs in the request's thread, beside the other requests, not in
     # the one write transaction. (A reply's depends on what is stored: signed in decide.)
     recipient: str | None = None
+    route: Route | None = None  # the recipient's route in this request's routing table
     receipt: Receipt = None
 
 
@@ -259,9 +260,10 @@ class Ingestor:
             )
             return Prepared(index, mid, None, b"", "", error)
         recipient = self._recipient(msg)
+        route = self._route(recipient) if recipient is not None else None
         receipt: Receipt = None
-        if recipient is not None and self.receipts is not None:
-            routed = self._route(recipient).node_code is not None
+        if route is not None and self.receipts is not None:
+            routed = route.node_code is not None
             fields: dict[str, Any] = {
                 "message_id": mid,
                 "envelope": envelope,
@@ -275,7 +277,7 @@ class Ingestor:
             else:
                 receipt = pending.add(self.receipts.fields(**fields))
         return Prepared(
-            index, mid, msg, envelope, digest, None, deadline, on_time, recipient, receipt
+            index, mid, msg, envelope, digest, None, deadline, on_time, recipient, route, receipt
         )
 
     def _recipient(self, msg: AnyMessage) -> str | None:
@@ -395,6 +397,7 @@ class Ingestor:
             deadline=item.deadline,
             person_key=self._person_key(msg),
             receipt=item.receipt,
+            route=item.route,
         )
         if isinstance(msg, Notification):
             row["event_date"] = msg.body.event_date
@@ -420,10 +423,11 @@ class Ingestor:
         in_reply_to: str | None = None,
         forwarded_from: str | None = None,
         receipt: Receipt = None,
+        route: Route | None = None,
     ) -> tuple[dict[str, Any], Accepted]:
         """The row to store and the answer to give; the envelope sealed, and a receipt signed
         for what a sender submitted (a forwarded copy is the gateway's own: no receipt)."""
-        route = self._route(recipient)
+        route = route or self._route(recipient)
         routed = route.node_code is not None
         if not routed:
             deadline = None  # no obligation runs before the message reaches an inbox
@@ -496,14 +500,7 @@ class Ingestor:
         if self.sealer is None:  # the benchmark's baseline only
             assert stored.envelope is not None
             return stored.envelope.encode()
-        return open_envelope(
-            self.sealer,
-            stored.message_id,
-            envelope=stored.envelope,
-            sealed_envelope=stored.sealed_envelope,
-            data_key=stored.data_key,
-            kek_id=stored.kek_id,
-        )
+        return open_envelope(self.sealer, stored)
 
     def _reply(self, msg: AnyMessage, envelope: bytes, digest: str, batch: _Batch) -> Accepted:
         assert msg.in_reply_to is not None  # the reply models require it
@@ -873,14 +870,7 @@ def collect_inbox(
     opened = [
         Collected(
             item,
-            open_envelope(
-                sealer,
-                item.message_id,
-                envelope=item.envelope,
-                sealed_envelope=item.sealed_envelope,
-                data_key=item.data_key,
-                kek_id=item.kek_id,
-            ),
+            open_envelope(sealer, item),
         )
         for item in items
     ]

@@ -8,7 +8,6 @@ signature: digest, payload, encoding.
 from __future__ import annotations
 
 import base64
-import hashlib
 
 import orjson
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -24,21 +23,6 @@ ReceiptFields = tuple[str, str, str, str | None, str | None, str | None]
 
 def b64url(data: bytes) -> str:
     return base64.urlsafe_b64encode(data).rstrip(b"=").decode("ascii")
-
-
-def canonical_json(envelope: bytes) -> bytes:
-    """RFC 8785 (JCS) form of a stored envelope.
-
-    orjson with sorted keys writes exactly the JCS form for the documents the standard admits:
-    their keys are the models' ASCII field names (every model forbids extra keys), so sorting
-    by UTF-8 bytes equals JCS's UTF-16 order, and they hold no floats (integers are StrictInt),
-    where JCS's number form would differ. Strings are escaped alike (checked against the
-    ``rfc8785`` package in tests/privacy/test_receipts.py)."""
-    return orjson.dumps(orjson.loads(envelope), option=orjson.OPT_SORT_KEYS)
-
-
-def envelope_sha256(envelope: bytes) -> str:
-    return hashlib.sha256(canonical_json(envelope)).hexdigest()
 
 
 def header_of(kid: str) -> bytes:

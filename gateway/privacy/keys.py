@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from gateway.keys.files import private_dir
 from gateway.keys.store import SECRETS_DIR
 from gateway.privacy import keyfile
 from gateway.privacy.keyset import KeySet
@@ -56,15 +57,20 @@ def key_paths(settings: Settings) -> KeyPaths:
     )
 
 
+def _files(paths: KeyPaths) -> tuple[tuple[Path, str, str], ...]:
+    """Each key file with its key-id prefix and its header."""
+    return (
+        (paths.keyring, KEK_PREFIX, KEYRING_HEADER),
+        (paths.receipts, RECEIPT_PREFIX, RECEIPT_HEADER),
+    )
+
+
 def init_files(paths: KeyPaths) -> list[Path]:
     """Create the key files that do not exist yet (`gateway keys init`); the ones written."""
     written = []
-    for path, prefix, header in (
-        (paths.keyring, KEK_PREFIX, KEYRING_HEADER),
-        (paths.receipts, RECEIPT_PREFIX, RECEIPT_HEADER),
-    ):
+    for path, prefix, header in _files(paths):
         if not path.exists():
-            path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            private_dir(path.parent, enforce=True)
             if keyfile.create(path, [keyfile.new_key(prefix)], header):
                 written.append(path)
     return written
@@ -72,19 +78,14 @@ def init_files(paths: KeyPaths) -> list[Path]:
 
 def open_keys(settings: Settings) -> tuple[Sealer, ReceiptSigner]:
     paths = key_paths(settings)
-    check_s = settings.reference_check_s
-    keyring = KeySet.open_or_create(
-        paths.keyring,
-        prefix=KEK_PREFIX,
-        header=KEYRING_HEADER,
-        generate=paths.generated,
-        check_s=check_s,
-    )
-    receipts = KeySet.open_or_create(
-        paths.receipts,
-        prefix=RECEIPT_PREFIX,
-        header=RECEIPT_HEADER,
-        generate=paths.generated,
-        check_s=check_s,
+    keyring, receipts = (
+        KeySet.open_or_create(
+            path,
+            prefix=prefix,
+            header=header,
+            generate=paths.generated,
+            check_s=settings.reference_check_s,
+        )
+        for path, prefix, header in _files(paths)
     )
     return Sealer(keyring), ReceiptSigner(receipts)

@@ -3,7 +3,7 @@ accepted message, and the gateway's public keys as a JWKS (RFC 7517).
 
 The payload is ``{"message_id", "sha256", "sender", "recipient", "accepted_at", "due_at"}``;
 ``sha256`` is the hex SHA-256 of the RFC 8785 canonical JSON of the envelope as accepted
-(gateway.privacy.jws). The receipt is made once, when the message is accepted, and stored with
+(message_schemas.canonical). The receipt is made once, when the message is accepted, and stored with
 it: a duplicate submission gets the very same receipt, whatever was rotated or recomputed since.
 A batch's receipts are made by a helper process beside the rest of the work
 (gateway.privacy.signing); a single message's here.
@@ -24,19 +24,11 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from gateway.privacy.jws import (
-    ALGORITHM,
-    ReceiptFields,
-    b64url,
-    canonical_json,
-    envelope_sha256,
-    make_receipts,
-)
+from gateway.privacy.jws import ALGORITHM, ReceiptFields, b64url, make_receipts
 from gateway.privacy.keyset import KeySet
 from gateway.privacy.signing import CHUNK, MIN_BATCH, SigningPool
+from message_schemas.canonical import canonical_sha256
 from message_schemas.timezone import SHANGHAI
-
-__all__ = ["canonical_json", "envelope_sha256"]
 
 SIGN_TIMEOUT_S = 30.0  # a helper that has not answered by then is given up on
 
@@ -114,7 +106,7 @@ class PendingReceipts:
                 try:
                     receipts = future.result(timeout=SIGN_TIMEOUT_S)
                 except Exception as exc:  # the helper died or hung: sign here
-                    self._pool.failed(exc)
+                    self._pool.give_up(exc)
             if receipts is None:
                 receipts = make_receipts(self.key.seed, self.key.kid, self._items[start:end])
             done += receipts
@@ -143,7 +135,7 @@ class ReceiptSigner:
     ) -> ReceiptFields:
         return (
             message_id,
-            envelope_sha256(envelope),
+            canonical_sha256(envelope),
             sender,
             recipient,
             _instant(accepted_at),

@@ -56,7 +56,7 @@ class SigningPool:
                         timeout=START_TIMEOUT_S
                     )
         except Exception as exc:  # no helper: slower, nothing else changes
-            self._give_up(exc)
+            self.give_up(exc)
 
     def submit(self, seed: bytes, kid: str, items: list[ReceiptFields]) -> Future[list[str]] | None:
         """The receipts of ``items``, on their way; None when there is no helper."""
@@ -69,10 +69,11 @@ class SigningPool:
         try:
             return pool.submit(make_receipts, seed, kid, items)
         except (BrokenProcessPool, OSError, RuntimeError) as exc:
-            self._give_up(exc)
+            self.give_up(exc)
             return None
 
-    def _give_up(self, exc: BaseException) -> None:
+    def give_up(self, exc: BaseException) -> None:
+        """The helper died, hung or cannot start: sign in process from now on."""
         log.warning(
             "receipt signing helper unavailable: signing in process", error=type(exc).__name__
         )
@@ -81,10 +82,6 @@ class SigningPool:
             pool, self._pool = self._pool, None
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
-
-    def failed(self, exc: BaseException) -> None:
-        """A submitted chunk came back broken (the helper died): stop using it."""
-        self._give_up(exc)
 
     def close(self) -> None:
         with self._lock:

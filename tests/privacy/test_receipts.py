@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from gateway.privacy import keys as privacy_keys
 from gateway.privacy.keyfile import new_key
-from gateway.privacy.receipts import canonical_json
+from message_schemas.canonical import canonical_json
 from tests.api.conftest import EXAMPLES, Harness, example
 
 
