@@ -46,8 +46,10 @@ def write_csv(session: Session, first: date, last: date) -> str:
                 row.count,
                 " ".join(orjson.loads(row.message_ids)),
                 row.detail,
-                row.prev_hash,
-                row.entry_hash,
+                # prefixed: a spreadsheet reads an all-digit hash (the first entry's zeros) as
+                # the number 0 (seen in Gnumeric); "sha256:…" stays text
+                f"sha256:{row.prev_hash}",
+                f"sha256:{row.entry_hash}",
             ]
         )
     return buffer.getvalue()

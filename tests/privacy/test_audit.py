@@ -71,6 +71,8 @@ def test_each_pull_is_recorded_and_the_chain_verifies(
     assert table[0][0] == "序号 seq" and "主体 actor" in table[0]
     assert [row[6] for row in table[1:]] == ids
     assert "收件箱取件" in table[1][4]
+    assert table[1][8] == "sha256:" + "0" * 64  # text in a spreadsheet, not the number 0
+    assert [row[9] for row in table[1:]] == [f"sha256:{r.entry_hash}" for r in rows]
 
 
 @pytest.mark.parametrize(
